@@ -1,0 +1,70 @@
+{#- Identifier normalisation, in SQL so it runs on any engine. Values that mean "unknown"
+    become null and therefore link nothing. -#}
+
+{% macro regexp_replace_all(expr, pattern, replacement) -%}
+  {{ return(adapter.dispatch('regexp_replace_all', 'tierops')(expr, pattern, replacement)) }}
+{%- endmacro %}
+
+{% macro default__regexp_replace_all(expr, pattern, replacement) -%}
+  regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}')
+{%- endmacro %}
+
+{% macro duckdb__regexp_replace_all(expr, pattern, replacement) -%}
+  regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro postgres__regexp_replace_all(expr, pattern, replacement) -%}
+  regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
+{%- endmacro %}
+
+{% macro junk_to_null(expr) -%}
+  case
+    when lower(trim({{ expr }})) in (
+      {%- for v in var('junk_identifier_values') %}'{{ v }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+    ) then null
+    else trim({{ expr }})
+  end
+{%- endmacro %}
+
+{#- Chinese mobile numbers: keep digits, drop a leading 86 country code, require 11 digits
+    starting with 1. Anything else is not a usable phone. -#}
+{% macro normalize_phone(expr) -%}
+  case
+    when length({{ regexp_replace_all(expr, '[^0-9]', '') }}) = 13
+         and {{ regexp_replace_all(expr, '[^0-9]', '') }} like '861%'
+      then substring({{ regexp_replace_all(expr, '[^0-9]', '') }}, 3, 11)
+    when length({{ regexp_replace_all(expr, '[^0-9]', '') }}) = 11
+         and {{ regexp_replace_all(expr, '[^0-9]', '') }} like '1%'
+      then {{ regexp_replace_all(expr, '[^0-9]', '') }}
+  end
+{%- endmacro %}
+
+{% macro normalize_email(expr) -%}
+  case
+    when lower(trim({{ expr }})) like '%_@_%._%' then lower(trim({{ expr }}))
+  end
+{%- endmacro %}
+
+{% macro normalize_id(expr) -%}
+  {{ junk_to_null(expr) }}
+{%- endmacro %}
+
+{#- Node key of an identifier: `type:value`, null when the value is unusable. -#}
+{% macro node_key(id_type, expr) -%}
+  case when {{ expr }} is not null then {{ dbt.concat(["'" ~ id_type ~ ":'", expr]) }} end
+{%- endmacro %}
+
+{% macro identifier_types() -%}
+  {{ return(['phone', 'email', 'openid', 'unionid', 'member_id', 'buyer_id', 'device_id']) }}
+{%- endmacro %}
+
+{#- The exact identifier tuple a record carries: records with equal signatures are the same
+    observation for stitching, so events collapse from tens of millions to distinct tuples. -#}
+{% macro identity_signature(prefix='') -%}
+  {%- set parts = [] -%}
+  {%- for t in identifier_types() -%}
+    {%- do parts.append("coalesce(" ~ prefix ~ t ~ ", '')") -%}
+    {%- if not loop.last %}{% do parts.append("'|'") %}{% endif -%}
+  {%- endfor -%}
+  {{ dbt.concat(parts) }}
+{%- endmacro %}

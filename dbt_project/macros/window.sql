@@ -1,0 +1,32 @@
+{#- The run window [start, end) comes from the environment, not --vars, so that dbt's partial
+    parsing survives from one partition to the next. Dagster sets both for every run; by hand the
+    default is yesterday. -#}
+
+{% macro window_start_literal() -%}
+  {%- set default = (modules.datetime.date.today() - modules.datetime.timedelta(days=1)).isoformat() -%}
+  {{- env_var('TIEROPS_WINDOW_START', default) -}}
+{%- endmacro %}
+
+{% macro window_end_literal() -%}
+  {%- set default = modules.datetime.date.today().isoformat() -%}
+  {{- env_var('TIEROPS_WINDOW_END', default) -}}
+{%- endmacro %}
+
+{% macro window_start() -%}
+  cast('{{ window_start_literal() }}' as date)
+{%- endmacro %}
+
+{% macro window_end() -%}
+  cast('{{ window_end_literal() }}' as date)
+{%- endmacro %}
+
+{#- Last day of the window (inclusive), the "as of" day of single-day outputs. -#}
+{% macro window_last_day() -%}
+  {{ dbt.dateadd('day', -1, window_end()) }}
+{%- endmacro %}
+
+{#- One row per as_of_date in the window. -#}
+{% macro window_days() -%}
+  select cast(date_day as date) as as_of_date
+  from ({{ dbt.date_spine('day', window_start(), window_end()) }}) as spine
+{%- endmacro %}

@@ -1,0 +1,71 @@
+{#- Additive activity per anchor identifier and day: the building block of every feature.
+    Keyed by anchor (not customer) so an identity merge never invalidates it. -#}
+with signatures as (
+    select distinct signature, anchor_node from {{ ref('int_identity__signatures') }}
+),
+
+orders as (
+    select
+        signatures.anchor_node,
+        o.order_date as activity_date,
+        sum(o.is_purchase) as purchases,
+        sum(case when o.is_purchase = 1 then o.net_amount else 0 end) as net_amount,
+        sum(case when o.order_status <> 'cancelled' then o.gross_amount else 0 end) as gross_amount,
+        sum(case when o.order_status in ('refunded', 'partially_refunded') then 1 else 0 end) as refunds,
+        sum(case when o.order_status = 'cancelled' then 1 else 0 end) as cancels,
+        0 as visits,
+        0 as product_views,
+        0 as add_to_cart,
+        0 as searches,
+        0 as logins,
+        0 as events
+    from {{ ref('int_orders') }} as o
+    join signatures on signatures.signature = {{ identity_signature('o.') }}
+    group by signatures.anchor_node, o.order_date
+),
+
+events as (
+    select
+        signatures.anchor_node,
+        e.event_date as activity_date,
+        0 as purchases,
+        0 as net_amount,
+        0 as gross_amount,
+        0 as refunds,
+        0 as cancels,
+        sum(case when e.event_type = 'visit' then 1 else 0 end) as visits,
+        sum(case when e.event_type = 'product_view' then 1 else 0 end) as product_views,
+        sum(case when e.event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart,
+        sum(case when e.event_type = 'search' then 1 else 0 end) as searches,
+        sum(case when e.event_type = 'login' then 1 else 0 end) as logins,
+        count(*) as events
+    from {{ ref('stg_lake__events') }} as e
+    join signatures on signatures.signature = {{ identity_signature('e.') }}
+    where e.file_date < {{ window_end() }}
+    group by signatures.anchor_node, e.event_date
+),
+
+final as (
+    select
+        anchor_node,
+        activity_date,
+        sum(purchases) as purchases,
+        sum(net_amount) as net_amount,
+        sum(gross_amount) as gross_amount,
+        sum(refunds) as refunds,
+        sum(cancels) as cancels,
+        sum(visits) as visits,
+        sum(product_views) as product_views,
+        sum(add_to_cart) as add_to_cart,
+        sum(searches) as searches,
+        sum(logins) as logins,
+        sum(events) as events
+    from (
+        select * from orders
+        union all
+        select * from events
+    ) as both_sources
+    group by anchor_node, activity_date
+)
+
+select * from final

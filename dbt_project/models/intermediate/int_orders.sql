@@ -1,0 +1,63 @@
+{#- Order grain across channels. A re-delivered order (same key in a later file) replaces the
+    earlier delivery; nothing delivered after the run window is visible. -#}
+with lines as (
+    select * from {{ ref('stg_lake__order_lines') }}
+    where file_date < {{ window_end() }}
+),
+
+latest_delivery as (
+    select order_key, max(file_date) as file_date
+    from lines
+    group by order_key
+),
+
+current_lines as (
+    select lines.*
+    from lines
+    join latest_delivery
+        on latest_delivery.order_key = lines.order_key
+        and latest_delivery.file_date = lines.file_date
+),
+
+orders as (
+    select
+        order_key,
+        min(order_id) as order_id,
+        min(channel) as channel,
+        min(feed) as feed,
+        min(file_date) as file_date,
+        min(order_ts) as order_ts,
+        min(order_date) as order_date,
+        min(store_id) as store_id,
+        count(*) as line_count,
+        sum(case when status = 'cancelled' then 1 else 0 end) as cancelled_lines,
+        sum(case when status <> 'cancelled' then line_amount else 0 end) as gross_amount,
+        sum(case when status <> 'cancelled' then refund_amount else 0 end) as refund_amount,
+        max(phone) as phone,
+        max(email) as email,
+        max(openid) as openid,
+        max(unionid) as unionid,
+        max(member_id) as member_id,
+        max(buyer_id) as buyer_id,
+        max(device_id) as device_id
+    from current_lines
+    group by order_key
+),
+
+final as (
+    select
+        *,
+        gross_amount - refund_amount as net_amount,
+        case
+            when cancelled_lines = line_count then 'cancelled'
+            when refund_amount >= gross_amount and gross_amount > 0 then 'refunded'
+            when refund_amount > 0 then 'partially_refunded'
+            else 'paid'
+        end as order_status,
+        case
+            when cancelled_lines < line_count and gross_amount - refund_amount > 0 then 1 else 0
+        end as is_purchase
+    from orders
+)
+
+select * from final

@@ -1,0 +1,9 @@
+select
+    feed,
+    file_date,
+    source_file,
+    source_row,
+    reason,
+    raw_record
+from {{ source('lake', 'quarantine') }}
+where feed <> '_none'

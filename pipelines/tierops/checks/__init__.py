@@ -1,0 +1,1 @@
+"""Checks that say when tiers or thresholds look wrong."""

@@ -1,0 +1,276 @@
+"""`tierops`: a thin command line over Dagster's Python API, so every run is recorded in the
+instance and shows up in the UI exactly like a scheduled one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from tierops.settings import PROJECT_ROOT, get_settings
+
+DEMO_START = date(2024, 9, 1)
+DEMO_END = date(2025, 11, 30)
+
+
+def _ensure_dagster_home() -> Path:
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        template = PROJECT_ROOT / "dagster_home" / "dagster.yaml"
+        (home / "dagster.yaml").write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
+    return home
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2025-06-18, got {text!r}") from None
+
+
+def _say(message: str) -> None:
+    print(f"[tierops] {message}", file=sys.stderr, flush=True)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from tierops.generator import GeneratorConfig, generate
+
+    settings = get_settings()
+    extra = tuple(_parse_promotion(p) for p in args.promotion or ())
+    config = GeneratorConfig(
+        customers=args.customers,
+        start=args.start,
+        end=args.end,
+        seed=args.seed,
+        bad_row_rate=args.bad_row_rate,
+        extra_promotions=extra,
+        industry=args.industry,
+    )
+    landing = Path(args.landing) if args.landing else settings.landing_dir
+    truth = Path(args.truth) if args.truth else settings.truth_dir
+    _say(
+        f"generating {config.customers:,} customers, {config.start} .. {config.end} into {landing}"
+    )
+    summary = generate(config, landing, truth, progress=_say)
+    _say(
+        f"done in {summary.seconds:.1f}s: {summary.orders:,} orders, {summary.events:,} events, "
+        f"{summary.members:,} member rows, {summary.files:,} files"
+    )
+    return 0
+
+
+def _parse_promotion(text: str):
+    from tierops.generator import Promotion
+
+    try:
+        name, start, days, mult = text.split(":")
+        return Promotion(
+            name=name, start=date.fromisoformat(start), days=int(days), order_multiplier=float(mult)
+        )
+    except ValueError:
+        raise SystemExit(
+            f"--promotion expects NAME:YYYY-MM-DD:DAYS:MULTIPLIER, got {text!r}"
+        ) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _execute(args.date, args.date)
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        raise SystemExit("--end must not be before --start")
+    return _execute(args.start, args.end)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    started = time.monotonic()
+    if not args.skip_generate:
+        gen = argparse.Namespace(
+            customers=args.customers,
+            start=DEMO_START,
+            end=DEMO_END,
+            seed=7,
+            bad_row_rate=0.0005,
+            promotion=None,
+            industry="retail",
+            landing=None,
+            truth=None,
+        )
+        cmd_generate(gen)
+    code = _execute(DEMO_START, DEMO_END)
+    if code == 0:
+        _say(
+            f"demo finished in {time.monotonic() - started:.0f}s; outputs in {settings.outputs_dir}"
+        )
+    return code
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    _ensure_dagster_home()
+    from tierops.transform.project import prepare_manifest
+
+    prepare_manifest()
+    cmd = [
+        str(Path(sys.executable).parent / "dagster"),
+        "dev",
+        "-w",
+        str(PROJECT_ROOT / "workspace.yaml"),
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
+    _say(
+        f"starting Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})"
+    )
+    return subprocess.call(cmd, cwd=PROJECT_ROOT)
+
+
+def cmd_validate(_args: argparse.Namespace) -> int:
+    """Check every config file without touching data."""
+    from tierops.checks.config import load_checks_config
+    from tierops.identity.config import load_identity_config
+    from tierops.ingestion.mapping import load_mappings
+    from tierops.tiering.assets import compile_policy
+    from tierops.transform.project import prepare_manifest
+
+    settings = get_settings()
+    prepare_manifest()
+    mappings = load_mappings(settings.config_dir)
+    _say(f"channels: {', '.join(m.feed for m in mappings)}")
+    compiled = compile_policy(settings)
+    _say(
+        f"tier policy {compiled.policy.version}: {', '.join(t.code for t in compiled.policy.tiers)}"
+    )
+    load_identity_config(settings.config_dir)
+    load_checks_config(settings.config_dir)
+    _say("all config files are valid")
+    return 0
+
+
+# --- running the job ------------------------------------------------------------------------
+
+
+def _execute(first: date, last: date) -> int:
+    """Run the nightly job over [first, last] (inclusive) as one Dagster run."""
+    _ensure_dagster_home()
+    from tierops.transform.project import prepare_manifest
+
+    prepare_manifest()
+    from dagster import DagsterInstance, execute_job, reconstructable
+
+    from tierops import definitions
+
+    tags = {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+        "tierops/launched_by": "cli",
+    }
+    days = (last - first).days + 1
+    _say(f"running tierops_nightly for {first} .. {last} ({days} day{'s' * (days > 1)}) as one run")
+    started = time.monotonic()
+    with DagsterInstance.get() as instance:
+        result = execute_job(
+            reconstructable(definitions.tierops_nightly),
+            instance=instance,
+            tags=tags,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+            raise_on_error=False,
+        )
+        _summarise(result, last, time.monotonic() - started)
+    return 0 if result.success else 1
+
+
+def _summarise(result, last: date, seconds: float) -> None:
+    settings = get_settings()
+    status = "succeeded" if result.success else "FAILED"
+    _say(f"run {result.run_id} {status} in {seconds:.0f}s (open `tierops ui` → Runs to inspect it)")
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            cause = (
+                error.cause.message if error and error.cause else (error.message if error else "")
+            )
+            _say(f"  step {event.step_key} failed: {cause.strip()}")
+    manifest = settings.outputs_dir / last.isoformat() / "manifest.json"
+    if result.success and manifest.exists():
+        body = json.loads(manifest.read_text(encoding="utf-8"))
+        _say(f"customers on {last}: {body['customers']:,} (policy {body['policy_version']})")
+        for tier, count in body["tier_counts"].items():
+            _say(f"  {tier:<12} {count:>8,}")
+        _say(f"audience files: {manifest.parent / 'audiences'}")
+
+
+# --- argument parsing -----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tierops", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a deterministic demo data set as landing files")
+    gen.add_argument("--customers", type=int, default=20_000)
+    gen.add_argument("--start", type=_parse_date, default=DEMO_START)
+    gen.add_argument("--end", type=_parse_date, default=DEMO_END, help="inclusive")
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--bad-row-rate", type=float, default=0.0005)
+    gen.add_argument("--industry", default="retail")
+    gen.add_argument(
+        "--promotion", action="append", help="extra promotion NAME:START:DAYS:MULTIPLIER"
+    )
+    gen.add_argument("--landing", help="landing folder (default: $TIEROPS_HOME/landing)")
+    gen.add_argument("--truth", help="ground-truth folder (default: $TIEROPS_HOME/truth)")
+    gen.set_defaults(func=cmd_generate)
+
+    run = sub.add_parser("run", help="process one day (a partition) end to end")
+    run.add_argument("--date", type=_parse_date, default=date.today() - timedelta(days=1))
+    run.set_defaults(func=cmd_run)
+
+    back = sub.add_parser("backfill", help="process a date range in one run (one dbt call)")
+    back.add_argument("--start", type=_parse_date, required=True)
+    back.add_argument("--end", type=_parse_date, required=True, help="inclusive")
+    back.set_defaults(func=cmd_backfill)
+
+    demo = sub.add_parser("demo", help="generate ~20k customers over 15 months and process it all")
+    demo.add_argument("--customers", type=int, default=20_000)
+    demo.add_argument(
+        "--skip-generate", action="store_true", help="reuse the landing files already there"
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    ui = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this project")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+
+    val = sub.add_parser("validate", help="check every config file without touching data")
+    val.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    args = build_parser().parse_args(argv)
+    from tierops.lib.configfile import ConfigError
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        _say(f"config error: {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Files for people and systems: audience lists, manifests."""

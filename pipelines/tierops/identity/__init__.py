@@ -1,0 +1,1 @@
+"""Identity stitching: many identifiers, one customer."""

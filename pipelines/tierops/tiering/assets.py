@@ -1,0 +1,145 @@
+"""The tiering asset: runs the compiled policy on the warehouse for every day of the window."""
+
+from datetime import date, timedelta
+
+import duckdb
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    asset,
+)
+
+from tierops.checks.config import load_checks_config
+from tierops.lib.configfile import ConfigError
+from tierops.partitions import run_window
+from tierops.settings import Settings
+from tierops.tiering.engine import CompiledPolicy, statements
+from tierops.tiering.policy import check_expressions, load_policy
+from tierops.transform.project import model_columns
+from tierops.warehouse import WAREHOUSE_POOL, Warehouse
+
+TIER_ASSIGNMENTS = AssetKey(["tier_assignments"])
+SHARE_CHECK = "tier_shares_vs_previous_day"
+
+
+def compile_policy(settings: Settings) -> CompiledPolicy:
+    """Load and validate the policy against the feature contract; touches no data."""
+    policy = load_policy(settings.config_dir)
+    columns = model_columns("customer_features")
+    file = settings.config_dir / "tier_policy.yaml"
+    parsed = check_expressions(policy, set(columns), file)
+    return CompiledPolicy(policy=policy, expressions=parsed, column_types=columns)
+
+
+def tier_counts(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]:
+    rows = conn.execute(
+        "select tier_code, count(*) from tier_assignments where as_of_date = ? and is_primary "
+        "group by tier_code order by tier_code",
+        [day],
+    ).fetchall()
+    return {code: int(n) for code, n in rows}
+
+
+def shares(counts: dict[str, int]) -> dict[str, float]:
+    total = sum(counts.values())
+    return {k: v / total for k, v in counts.items()} if total else {}
+
+
+def share_changes(today: dict[str, int], previous: dict[str, int]) -> dict[str, float]:
+    """Change of each tier's share in percentage points (tiers missing on one side count as 0)."""
+    now, before = shares(today), shares(previous)
+    return {
+        t: round(100 * (now.get(t, 0.0) - before.get(t, 0.0)), 3)
+        for t in sorted(set(now) | set(before))
+    }
+
+
+def build_tiering_asset(settings: Settings, partitions: PartitionsDefinition) -> AssetsDefinition:
+    @asset(
+        key=TIER_ASSIGNMENTS,
+        deps=[AssetKey(["customer_features"])],
+        group_name="tiering",
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "sql"},
+        description="Every customer's tier per day, from config/tier_policy.yaml, with the rule and values that decided it.",
+        check_specs=[
+            AssetCheckSpec(
+                SHARE_CHECK,
+                asset=TIER_ASSIGNMENTS,
+                description="Each tier's share of customers moved at most N percentage points since the previous day",
+            )
+        ],
+    )
+    def tier_assignments(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        try:
+            compiled = compile_policy(settings)
+        except ConfigError as exc:
+            raise ConfigError(exc.file, exc.key, exc.problem + " (no data was changed)") from None
+        check_cfg = load_checks_config(settings.config_dir).tier_share_change
+        start, end = run_window(context)
+        last = end - timedelta(days=1)
+        with warehouse.connect() as conn:
+            conn.execute("begin transaction")
+            for sql in statements(compiled, start, end):
+                conn.execute(sql)
+            conn.execute("commit")
+            today = tier_counts(conn, last)
+            previous = tier_counts(conn, last - timedelta(days=1))
+            days_written = conn.execute(
+                "select count(distinct as_of_date), count(*) from tier_assignments "
+                "where as_of_date >= ? and as_of_date < ?",
+                [start, end],
+            ).fetchone()
+        changes = share_changes(today, previous)
+        worst = max((abs(v) for v in changes.values()), default=0.0)
+        passed = not previous or worst <= check_cfg.max_abs_change_pp
+        severity = (
+            AssetCheckSeverity.ERROR if check_cfg.severity == "error" else AssetCheckSeverity.WARN
+        )
+        total = sum(today.values())
+        context.log.info(f"tiers on {last}: {today}")
+        return MaterializeResult(
+            metadata={
+                "as_of_date": last.isoformat(),
+                "policy_version": compiled.policy.version,
+                "assignment": compiled.policy.assignment,
+                "customers": total,
+                "tier_counts": MetadataValue.json(today),
+                "tier_shares_pct": MetadataValue.json(
+                    {k: round(100 * v, 2) for k, v in shares(today).items()}
+                ),
+                "days_in_window": int(days_written[0]),
+                "rows_written": int(days_written[1]),
+            },
+            check_results=[
+                AssetCheckResult(
+                    check_name=SHARE_CHECK,
+                    passed=passed,
+                    severity=severity,
+                    metadata={
+                        "as_of_date": last.isoformat(),
+                        "change_pp": MetadataValue.json(changes),
+                        "largest_change_pp": MetadataValue.float(worst),
+                        "limit_pp": MetadataValue.float(check_cfg.max_abs_change_pp),
+                        "previous_day_available": bool(previous),
+                    },
+                    description=(
+                        "no previous day to compare with"
+                        if not previous
+                        else f"largest change {worst:.2f} pp (limit {check_cfg.max_abs_change_pp} pp)"
+                    ),
+                )
+            ],
+        )
+
+    return tier_assignments

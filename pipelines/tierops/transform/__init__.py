@@ -1,0 +1,1 @@
+"""dbt: staging → identity → activity → customer features, run by Dagster."""

@@ -1,0 +1,90 @@
+"""All dbt models as one partitioned multi-asset; lineage joins the feed assets."""
+
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    AssetSpec,
+    BackfillPolicy,
+    PartitionsDefinition,
+)
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    dbt_assets,
+)
+
+from tierops.identity.config import load_identity_config
+from tierops.ingestion.lake import ensure_empty_tables
+from tierops.ingestion.schema import ENTITIES
+from tierops.lib.env import scoped_env
+from tierops.partitions import run_window
+from tierops.settings import Settings
+from tierops.transform.project import DBT_PROJECT
+from tierops.warehouse import WAREHOUSE_POOL
+
+LAKE_SOURCE = "lake"
+
+
+class TieropsTranslator(DagsterDbtTranslator):
+    """Models keep their names; a model reading `lake.<table>` depends on every feed of that table."""
+
+    def __init__(self, feeds_by_table: Mapping[str, Sequence[AssetKey]]):
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        self._feeds_by_table = feeds_by_table
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if not unique_id.startswith("model."):
+            return spec
+        node = manifest["nodes"][unique_id]
+        deps: list[AssetDep] = []
+        for dep in spec.deps:
+            path = dep.asset_key.path
+            if len(path) == 2 and path[0] == LAKE_SOURCE and path[1] in self._feeds_by_table:
+                deps.extend(AssetDep(k) for k in self._feeds_by_table[path[1]])
+            else:
+                deps.append(dep)
+        layer = node["fqn"][1] if len(node["fqn"]) > 2 else "warehouse"
+        return spec.replace_attributes(deps=deps, group_name=layer)
+
+
+def build_dbt_assets(
+    settings: Settings,
+    partitions: PartitionsDefinition,
+    feeds_by_table: Mapping[str, Sequence[AssetKey]],
+) -> AssetsDefinition:
+    @dbt_assets(
+        manifest=DBT_PROJECT.manifest_path,
+        project=DBT_PROJECT,
+        dagster_dbt_translator=TieropsTranslator(feeds_by_table),
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        name="warehouse_models",
+    )
+    def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        start, end = run_window(context)
+        ensure_empty_tables(settings.lake_dir, list(ENTITIES.values()))
+        env = {
+            **settings.dbt_env(),
+            "TIEROPS_WINDOW_START": start.isoformat(),
+            "TIEROPS_WINDOW_END": end.isoformat(),
+            "TIEROPS_IDENTITY_CONFIG": load_identity_config(settings.config_dir).to_env(),
+        }
+        context.log.info(f"dbt build for [{start}, {end}) on {settings.warehouse_path}")
+        with scoped_env(env):
+            invocation = dbt.cli(["build"], context=context)
+            yield from invocation.stream()
+        # each invocation gets its own target/<id> folder; keep the project folder from growing
+        shutil.rmtree(invocation.target_path, ignore_errors=True)
+
+    return warehouse_models
