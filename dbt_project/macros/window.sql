@@ -30,3 +30,13 @@
   select cast(date_day as date) as as_of_date
   from ({{ dbt.date_spine('day', window_start(), window_end()) }}) as spine
 {%- endmacro %}
+
+{#- date + n days as a date on every engine (dbt.dateadd returns a timestamp on some). -#}
+{% macro add_days(n, expr) -%}
+  cast({{ dbt.dateadd('day', n, expr) }} as date)
+{%- endmacro %}
+
+{#- Running value per customer up to and including the current row, in date order. -#}
+{% macro running(partition, order) -%}
+  over (partition by {{ partition }} order by {{ order }} rows between unbounded preceding and current row)
+{%- endmacro %}

@@ -35,7 +35,7 @@ def build_definitions(settings: Settings) -> Definitions:
     return Definitions(
         assets=[
             *(build_feed_asset(m, settings, partitions) for m in mappings),
-            build_dbt_assets(settings, partitions, feeds_by_table),
+            build_dbt_assets(settings, feeds_by_table),
             build_tiering_asset(settings, partitions),
             build_export_asset(settings, partitions),
         ],

@@ -63,7 +63,7 @@ def write_tier_audiences(
         written: list[WrittenFile] = []
         for tier in policy.tiers:
             sql, params = tier_query(day, tier.code)
-            reader = conn.execute(sql, params).to_arrow_reader(100_000)
+            reader = conn.sql(sql, params=params).to_arrow_reader(100_000)
             path = staging / f"tier_{tier.code}.csv"
             rows = write_csv_bom(path, reader, [h for _, h in TIER_COLUMNS])
             written.append(describe(path, staging, rows, kind="tier_audience", key=tier.code))

@@ -11,6 +11,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -32,30 +33,53 @@ def partition_path(lake_dir: Path, table: str, feed: str, day: date) -> Path:
     return lake_dir / table / f"feed={feed}" / f"file_date={day.isoformat()}" / "data.parquet"
 
 
-def write_rows(lake_dir: Path, entity: Entity, feed: str, day: date, rows: pd.DataFrame) -> Path:
+def split_by_day(rows: pd.DataFrame, entity: Entity) -> dict[pd.Timestamp, pa.Table]:
+    """One Arrow conversion for the whole batch, then cheap per-day slices in file order."""
     schema = entity.arrow_schema()
-    frame = rows[list(schema.names)].sort_values(["source_file", "source_row"], kind="stable")
-    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    ordered = rows.sort_values(["file_day", "source_file", "source_row"], kind="stable")
+    table = pa.Table.from_pandas(ordered[list(schema.names)], schema=schema, preserve_index=False)
+    days = ordered["file_day"].to_numpy()
+    out: dict[pd.Timestamp, pa.Table] = {}
+    if len(days) == 0:
+        return out
+    change = np.flatnonzero(days[1:] != days[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(days)]])
+    for start, end in zip(starts, ends, strict=True):
+        out[pd.Timestamp(days[start])] = table.slice(int(start), int(end - start))
+    return out
+
+
+def write_day(lake_dir: Path, entity: Entity, feed: str, day: date, table: pa.Table | None) -> Path:
+    """Replace the day's file; a day without valid rows still gets a file with the schema."""
+    if table is None:
+        table = entity.arrow_schema().empty_table()
     return _write(partition_path(lake_dir, entity.name, feed, day), table)
 
 
-def write_quarantine(
-    lake_dir: Path, feed: str, day: date, rows: pd.DataFrame, raw: pd.DataFrame, reasons: pd.Series
-) -> Path:
-    source_cols = [c for c in raw.columns if c not in ("source_row", "_item_no")]
+def quarantine_rows(rows: pd.DataFrame, raw: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
+    """Bad rows with their raw source values as JSON, built once per batch."""
+    source_cols = [c for c in raw.columns if c != "source_row" and not c.startswith("_")]
+    raw_bad = raw.loc[rows.index, source_cols]
     records = [
-        json.dumps(rec, ensure_ascii=False, sort_keys=True)
-        for rec in raw.loc[rows.index, source_cols].to_dict(orient="records")
+        json.dumps({k: v for k, v in rec.items() if v != ""}, ensure_ascii=False, sort_keys=True)
+        for rec in raw_bad.to_dict(orient="records")
     ]
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
+            "file_day": rows["file_day"],
             "source_file": rows["source_file"].astype("str"),
             "source_row": rows["source_row"].astype("int64"),
             "reason": reasons.loc[rows.index].astype("str"),
             "raw_record": pd.Series(records, index=rows.index, dtype="str"),
         }
-    ).sort_values(["source_file", "source_row"], kind="stable")
-    table = pa.Table.from_pandas(frame, schema=QUARANTINE_SCHEMA, preserve_index=False)
+    ).sort_values(["file_day", "source_file", "source_row"], kind="stable")
+
+
+def write_quarantine(lake_dir: Path, feed: str, day: date, rows: pd.DataFrame) -> Path:
+    table = pa.Table.from_pandas(
+        rows[QUARANTINE_SCHEMA.names], schema=QUARANTINE_SCHEMA, preserve_index=False
+    )
     return _write(partition_path(lake_dir, "quarantine", feed, day), table)
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from tierops.ingestion.mapping import AMOUNT_UNITS, ColumnSpec, FeedMapping
 from tierops.ingestion.readers import RawBatch
@@ -20,9 +21,27 @@ FALSE_WORDS = frozenset({"n", "no", "false", "f", "0", "否"})
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
-def normalize(batch: RawBatch, mapping: FeedMapping, business_tz: ZoneInfo) -> pd.DataFrame:
-    """Canonical frame with a `parse_errors` column ('' when the row parsed cleanly)."""
-    raw = batch.frame
+def combine(batches: list[RawBatch]) -> pd.DataFrame:
+    """Stack the raw tables of several files (one per day) so they are normalised in one pass."""
+    tables = [
+        b.table.append_column(
+            "_source_file", pa.array([b.source] * b.rows, pa.string())
+        ).append_column("_file_day", pa.array([b.day] * b.rows, pa.date32()))
+        for b in batches
+    ]
+    table = pa.concat_tables(tables, promote_options="default")
+    raw = table.to_pandas()
+    raw["_file_day"] = pd.to_datetime(raw["_file_day"]).astype("datetime64[us]")
+    text_cols = [c for c in raw.columns if c not in ("source_row", "_file_day")]
+    raw[text_cols] = raw[text_cols].fillna("").astype("str")
+    return raw
+
+
+def normalize(raw: pd.DataFrame, mapping: FeedMapping, business_tz: ZoneInfo) -> pd.DataFrame:
+    """Canonical frame with a `parse_errors` column ('' when the row parsed cleanly).
+
+    `raw` comes from combine(): text columns plus source_row, _source_file and _file_day.
+    """
     source_tz = ZoneInfo(mapping.timezone) if mapping.timezone else business_tz
     out = pd.DataFrame(index=raw.index)
     errors = pd.Series("", index=raw.index, dtype="str")
@@ -41,10 +60,11 @@ def normalize(batch: RawBatch, mapping: FeedMapping, business_tz: ZoneInfo) -> p
             _text(raw, spec) if spec else pd.Series(None, index=raw.index, dtype="str")
         )
     out["channel"] = mapping.channel
-    out["source_file"] = batch.source
+    out["source_file"] = raw["_source_file"]
     out["source_row"] = raw["source_row"].astype("int64")
+    out["file_day"] = raw["_file_day"]
     event_time = out[mapping.entity_def.event_time]
-    out["day_offset"] = (event_time.dt.normalize() - pd.Timestamp(batch.day)).dt.days
+    out["day_offset"] = (event_time.dt.normalize() - raw["_file_day"]).dt.days
     out["parse_errors"] = errors
     return out
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -28,11 +29,19 @@ class IngestionError(RuntimeError):
 
 @dataclass(frozen=True)
 class RawBatch:
-    """One source file (or query) for one day: raw text columns plus `source_row` (1-based)."""
+    """One source file (or query) for one day: raw text columns plus `source_row` (1-based).
 
-    frame: pd.DataFrame
+    Kept as Arrow until a whole batch of days is combined: converting each small file to pandas
+    separately would cost more than parsing it.
+    """
+
+    table: pa.Table
     source: str
     day: date
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
 
 
 def read_day(mapping: FeedMapping, landing_dir: Path, day: date) -> RawBatch:
@@ -43,28 +52,33 @@ def read_day(mapping: FeedMapping, landing_dir: Path, day: date) -> RawBatch:
     path = landing_dir / rel
     if not path.is_file():
         if src.missing == "empty":
-            empty = pd.DataFrame({c: pd.Series(dtype="str") for c in mapping.source_columns()})
-            empty["source_row"] = pd.Series(dtype="int64")
-            return RawBatch(empty, rel, day)
+            empty = pa.table({c: pa.array([], pa.string()) for c in mapping.source_columns()})
+            return RawBatch(_numbered(empty), rel, day)
         raise IngestionError(
             f"{mapping.feed}: expected file {path} for {day.isoformat()} was not found "
             f"(pattern {src.path!r} under {landing_dir}). If the source did not deliver, re-run "
             "the day once it has; set `source.missing: empty` in the mapping if no file means no data."
         )
     if src.format == "csv":
-        frame = _read_csv(path, src.encoding, src.delimiter)
+        table = _read_csv(path, src.encoding, src.delimiter)
     elif src.format == "jsonl":
-        frame = _read_jsonl(path, src.encoding, src.explode)
+        table = _read_jsonl(path, src.encoding, src.explode)
     else:
-        frame = _read_parquet(path)
-    _require_columns(mapping, frame, path)
-    return RawBatch(frame, rel, day)
+        table = _read_parquet(path)
+    _require_columns(mapping, table, path)
+    return RawBatch(table, rel, day)
 
 
-def _require_columns(mapping: FeedMapping, frame: pd.DataFrame, path: Path) -> None:
-    present = set(frame.columns)
+def _numbered(table: pa.Table) -> pa.Table:
+    return table.append_column(
+        "source_row", pa.array(np.arange(1, table.num_rows + 1, dtype=np.int64))
+    )
+
+
+def _require_columns(mapping: FeedMapping, table: pa.Table, path: Path) -> None:
+    present = set(table.column_names)
     missing = [c for c in mapping.source_columns() if c not in present]
-    if missing and len(frame) == 0 and mapping.source.explode:
+    if missing and table.num_rows == 0 and mapping.source.explode:
         # an empty JSONL file has no columns at all; that is an empty day, not a schema change
         return
     if missing:
@@ -73,19 +87,21 @@ def _require_columns(mapping: FeedMapping, frame: pd.DataFrame, path: Path) -> N
             for name, spec in [*mapping.fields.items(), *mapping.identifiers.items()]
         }
         detail = ", ".join(f"'{c}' (for {targets.get(c, '?')})" for c in missing)
-        found = ", ".join(repr(c) for c in frame.columns if c != "source_row")
+        found = ", ".join(repr(c) for c in table.column_names if c != "source_row")
         raise IngestionError(
             f"{path}: missing column {detail} declared in config/channels/{mapping.feed}.yaml; "
             f"the file has columns: {found}"
         )
 
 
-def _read_csv(path: Path, encoding: str, delimiter: str) -> pd.DataFrame:
+def _read_csv(path: Path, encoding: str, delimiter: str) -> pa.Table:
     names = _csv_header(path, encoding, delimiter)
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding=encoding, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(
+                encoding=encoding, block_size=1 << 24, use_threads=False
+            ),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -95,9 +111,7 @@ def _read_csv(path: Path, encoding: str, delimiter: str) -> pd.DataFrame:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise IngestionError(_explain_csv_error(path, encoding, delimiter, exc)) from exc
-    frame = table.to_pandas()
-    frame["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
-    return frame
+    return _numbered(table)
 
 
 def _csv_header(path: Path, encoding: str, delimiter: str) -> list[str]:
@@ -133,7 +147,7 @@ def _explain_csv_error(path: Path, encoding: str, delimiter: str, exc: Exception
     return f"{path}: cannot read CSV: {exc}"
 
 
-def _read_jsonl(path: Path, encoding: str, explode: str | None) -> pd.DataFrame:
+def _read_jsonl(path: Path, encoding: str, explode: str | None) -> pa.Table:
     rows: list[dict] = []
     with open(path, encoding=encoding) as fh:
         for line_no, line in enumerate(fh, start=1):
@@ -159,13 +173,10 @@ def _read_jsonl(path: Path, encoding: str, explode: str | None) -> pd.DataFrame:
                     rows.append(row)
             else:
                 rows.append(head)
-    frame = pd.DataFrame(rows)
-    if "source_row" not in frame:
-        frame["source_row"] = pd.Series(dtype="int64")
-    text_cols = [c for c in frame.columns if c != "source_row"]
-    frame[text_cols] = frame[text_cols].fillna("").astype("str")
-    frame["source_row"] = frame["source_row"].astype("int64")
-    return frame
+    names = sorted({k for row in rows for k in row if k != "source_row"})
+    columns = {n: pa.array([row.get(n, "") for row in rows], pa.string()) for n in names}
+    columns["source_row"] = pa.array([row["source_row"] for row in rows], pa.int64())
+    return pa.table(columns)
 
 
 def _text(value: object) -> str:
@@ -178,30 +189,25 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path) -> pa.Table:
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise IngestionError(f"{path}: not a readable Parquet file: {exc}") from exc
-    columns = {}
-    for name, col in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_timestamp(col.type):
-            # ISO text keeps the offset, so the normaliser converts zones the same way for all feeds
-            values = col.to_pandas()
-            if getattr(values.dt, "tz", None) is not None:
-                values = values.dt.tz_convert("UTC")
-                text = values.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-            else:
-                text = values.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
-            columns[name] = text.fillna("").astype("str")
-        else:
-            columns[name] = col.cast(pa.string()).to_pandas().fillna("").astype("str")
-    frame = pd.DataFrame(columns)
-    frame["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
-    return frame
+    columns = []
+    for col in table.columns:
+        if pa.types.is_timestamp(col.type) and col.type.tz is not None:
+            # ISO text with an explicit UTC offset: the normaliser converts zones like any feed
+            col = pc.strftime(
+                col.cast(pa.timestamp("us", tz="UTC")), format="%Y-%m-%dT%H:%M:%S+00:00"
+            )
+        elif not pa.types.is_string(col.type):
+            col = col.cast(pa.string())
+        columns.append(pc.fill_null(col, ""))
+    return _numbered(pa.table(columns, names=table.column_names))
 
 
-def _read_sql(mapping: FeedMapping, day: date) -> pd.DataFrame:
+def _read_sql(mapping: FeedMapping, day: date) -> pa.Table:
     """Run the mapping's query for one business day through SQLAlchemy."""
     import sqlalchemy
 
@@ -223,7 +229,7 @@ def _read_sql(mapping: FeedMapping, day: date) -> pd.DataFrame:
         raise IngestionError(f"{mapping.feed}: query failed for {day}: {exc}") from exc
     finally:
         engine.dispose()
-    frame = frame.astype(object).where(frame.notna(), "").astype("str")
-    frame["source_row"] = np.arange(1, len(frame) + 1, dtype=np.int64)
-    _require_columns(mapping, frame, Path(f"sql:{mapping.feed}"))
-    return frame
+    text = frame.astype(object).where(frame.notna(), "").astype("str")
+    table = _numbered(pa.Table.from_pandas(text, preserve_index=False))
+    _require_columns(mapping, table, Path(f"sql:{mapping.feed}"))
+    return table

@@ -120,96 +120,107 @@ def statements(
 
 
 def _assignment_insert(compiled: CompiledPolicy, features_cte: str, cut_cte: str) -> str:
+    """Flags per rule, then the primary tier by priority; overlapping mode adds every match."""
     policy = compiled.policy
-    flags: list[str] = []
-    matches: list[str] = []
-    for priority, tier in enumerate(policy.tiers, start=1):
-        key = f"tiers[{priority - 1}].rule"
-        if key not in compiled.expressions:
-            continue
-        expr = compiled.expressions[key]
-        condition = expr.render("duckdb", _col("f"), _cut("c"))
-        flags.append(f"coalesce({condition}, false) as m_{tier.code}")
-        matches.append(
-            f"""select as_of_date, customer_id, {_lit(tier.code)} as tier_code, {priority} as priority,
-        {_lit(tier.code)} as rule_id, {_lit(tier.rule or "")} as rule, ev_{tier.code} as evidence
-    from flags where m_{tier.code}"""
-        )
-    any_match = " or ".join(f"m_{t.code}" for t in policy.tiers if t.rule) or "false"
+    ruled = [
+        (priority, tier, compiled.expressions[f"tiers[{priority - 1}].rule"])
+        for priority, tier in enumerate(policy.tiers, start=1)
+        if f"tiers[{priority - 1}].rule" in compiled.expressions
+    ]
     fallback = policy.tier(policy.fallback)
     fb_priority = len(policy.tiers) + 1
-    matches.append(
-        f"""select as_of_date, customer_id, {_lit(fallback.code)} as tier_code, {fb_priority} as priority,
-        'fallback' as rule_id, 'no rule matched' as rule, ev_fallback as evidence
-    from flags where not ({any_match})"""
+    flags = ",\n        ".join(
+        f"coalesce({expr.render('duckdb', _col('f'), _cut('c'))}, false) as m_{tier.code}"
+        for _, tier, expr in ruled
     )
-    evidence_cols = _evidence_columns(compiled)
-    names = "\n".join(f"        when {_lit(t.code)} then {_lit(t.name_zh)}" for t in policy.tiers)
-    names_en = "\n".join(
-        f"        when {_lit(t.code)} then {_lit(t.name_en)}" for t in policy.tiers
-    )
-    keep = "where r.match_rank = 1" if policy.assignment == "priority" else ""
+    cut_cols = "".join(f", c.{r.name}" for r in compiled.quantiles)
+    primary = " ".join(f"when m_{tier.code} then {priority}" for priority, tier, _ in ruled)
+
+    def by_priority(values: dict[int, str], default: str) -> str:
+        whens = " ".join(f"when {p} then {v}" for p, v in values.items())
+        return f"case primary_priority {whens} else {default} end"
+
+    evidence = {p: _evidence_sql(compiled, e) for p, _, e in ruled}
+    fb_evidence = _fallback_evidence(compiled)
+    columns = {
+        "tier_code": ({p: _lit(t.code) for p, t, _ in ruled}, _lit(fallback.code)),
+        "rule_id": ({p: _lit(t.code) for p, t, _ in ruled}, "'fallback'"),
+        "rule": ({p: _lit(t.rule or "") for p, t, _ in ruled}, "'no rule matched'"),
+        "evidence": (evidence, fb_evidence),
+    }
+    names_zh = " ".join(f"when {_lit(t.code)} then {_lit(t.name_zh)}" for t in policy.tiers)
+    names_en = " ".join(f"when {_lit(t.code)} then {_lit(t.name_en)}" for t in policy.tiers)
+    if policy.assignment == "priority":
+        rows = f"""select
+        as_of_date, customer_id,
+        {by_priority(*columns["tier_code"])} as tier_code,
+        true as is_primary,
+        primary_priority as priority,
+        {by_priority(*columns["rule_id"])} as rule_id,
+        {by_priority(*columns["rule"])} as rule,
+        {by_priority(*columns["evidence"])} as evidence,
+        days_since_last_order, orders_365d, monetary_365d
+    from ranked"""
+    else:
+        parts = [
+            f"""select as_of_date, customer_id, {_lit(t.code)} as tier_code,
+        primary_priority = {p} as is_primary, {p} as priority, {_lit(t.code)} as rule_id,
+        {_lit(t.rule or "")} as rule, {evidence[p]} as evidence,
+        days_since_last_order, orders_365d, monetary_365d
+    from ranked where m_{t.code}"""
+            for p, t, _ in ruled
+        ]
+        parts.append(
+            f"""select as_of_date, customer_id, {_lit(fallback.code)} as tier_code, true as is_primary,
+        {fb_priority} as priority, 'fallback' as rule_id, 'no rule matched' as rule,
+        {fb_evidence} as evidence, days_since_last_order, orders_365d, monetary_365d
+    from ranked where primary_priority = {fb_priority}"""
+        )
+        rows = "\n    union all\n    ".join(parts)
     return f"""insert into tier_assignments
 with {features_cte},
 {cut_cte},
 flags as (
-    select
-        f.as_of_date,
-        f.customer_id,
-        {("," + chr(10) + "        ").join(flags) or "true as m__none"},
-        {evidence_cols}
+    select f.*{cut_cols},
+        {flags or "false as m__none"}
     from features as f
     left join cut as c on c.as_of_date = f.as_of_date
 ),
-matches as (
-    {(chr(10) + "    union all" + chr(10) + "    ").join(matches)}
-),
 ranked as (
-    select m.*, row_number() over (partition by as_of_date, customer_id order by priority) as match_rank
-    from matches as m
+    select flags.*, case {primary or "when false then 0"} else {fb_priority} end as primary_priority
+    from flags
+),
+assigned as (
+    {rows}
 )
 select
-    r.as_of_date,
-    r.customer_id,
-    r.tier_code,
-    case r.tier_code
-{names}
-    end as tier_name_zh,
-    case r.tier_code
-{names_en}
-    end as tier_name_en,
-    r.match_rank = 1 as is_primary,
-    r.priority,
-    r.rule_id,
-    r.rule,
-    r.evidence,
+    as_of_date,
+    customer_id,
+    tier_code,
+    case tier_code {names_zh} end as tier_name_zh,
+    case tier_code {names_en} end as tier_name_en,
+    is_primary,
+    priority,
+    rule_id,
+    rule,
+    evidence,
     {_lit(policy.version)} as policy_version,
-    f.days_since_last_order as recency_days,
-    f.orders_365d as frequency_365d,
-    f.monetary_365d
-from ranked as r
-join features as f on f.as_of_date = r.as_of_date and f.customer_id = r.customer_id
-{keep}"""
+    days_since_last_order as recency_days,
+    orders_365d as frequency_365d,
+    monetary_365d
+from assigned"""
 
 
-def _evidence_columns(compiled: CompiledPolicy) -> str:
-    """One evidence string per tier rule, computed alongside the flags."""
-    parts = []
-    for i, tier in enumerate(compiled.policy.tiers):
-        key = f"tiers[{i}].rule"
-        if key in compiled.expressions:
-            parts.append(f"{_evidence_sql(compiled, compiled.expressions[key])} as ev_{tier.code}")
-    # the fallback explains itself with every value the rules looked at
+def _fallback_evidence(compiled: CompiledPolicy) -> str:
+    """The fallback explains itself with every value the rules looked at."""
     columns = sorted({c for e in compiled.expressions.values() for c in e.columns})
-    fallback = _values_sql(compiled, [(c, f"f.{c}", c) for c in columns])
-    parts.append(f"{fallback} as ev_fallback")
-    return ",\n        ".join(parts)
+    return _values_sql(compiled, [(c, c, c) for c in columns])
 
 
 def _evidence_sql(compiled: CompiledPolicy, expr: Expression) -> str:
-    pairs = [(c, f"f.{c}", c) for c in sorted(expr.columns)]
+    pairs = [(c, c, c) for c in sorted(expr.columns)]
     pairs += [
-        (f"p{round(r.q * 100)}({r.feature})", f"c.{r.name}", r.feature)
+        (f"p{round(r.q * 100)}({r.feature})", r.name, r.feature)
         for r in sorted(expr.quantiles, key=lambda r: (r.feature, r.q))
     ]
     return _values_sql(compiled, pairs)

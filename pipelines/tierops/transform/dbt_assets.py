@@ -1,4 +1,10 @@
-"""All dbt models as one partitioned multi-asset; lineage joins the feed assets."""
+"""All dbt models as one multi-asset; lineage joins the feed assets.
+
+The models are not partitioned: each run rebuilds them for the run's window in a single dbt call
+(one day at night, the whole range in a backfill), and `customer_features` keeps one row per
+customer and day. Per-day status lives on the partitioned assets around them (feeds, tiers,
+audiences); partitioning the dozen models too would add a dozen events per day to every backfill.
+"""
 
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -10,8 +16,6 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
-    BackfillPolicy,
-    PartitionsDefinition,
 )
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -24,7 +28,7 @@ from tierops.identity.config import load_identity_config
 from tierops.ingestion.lake import ensure_empty_tables
 from tierops.ingestion.schema import ENTITIES
 from tierops.lib.env import scoped_env
-from tierops.partitions import run_window
+from tierops.partitions import window_from_run
 from tierops.settings import Settings
 from tierops.transform.project import DBT_PROJECT
 from tierops.warehouse import WAREHOUSE_POOL
@@ -58,21 +62,17 @@ class TieropsTranslator(DagsterDbtTranslator):
 
 
 def build_dbt_assets(
-    settings: Settings,
-    partitions: PartitionsDefinition,
-    feeds_by_table: Mapping[str, Sequence[AssetKey]],
+    settings: Settings, feeds_by_table: Mapping[str, Sequence[AssetKey]]
 ) -> AssetsDefinition:
     @dbt_assets(
         manifest=DBT_PROJECT.manifest_path,
         project=DBT_PROJECT,
         dagster_dbt_translator=TieropsTranslator(feeds_by_table),
-        partitions_def=partitions,
-        backfill_policy=BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
         name="warehouse_models",
     )
     def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        start, end = run_window(context)
+        start, end = window_from_run(context, settings)
         ensure_empty_tables(settings.lake_dir, list(ENTITIES.values()))
         env = {
             **settings.dbt_env(),

@@ -1,0 +1,97 @@
+{#- Category preference and channel mix over the last 365 days, per customer, at every day
+    they can change: a day when some purchase enters or leaves the 365-day window.
+    customer_features carries them forward to the days in between. -#}
+with registry as (
+    select customer_id, customer_from from {{ ref('int_customer__registry') }}
+),
+
+identity as (
+    select node, customer_id from {{ ref('identity_map') }} where valid_to is null
+),
+
+mix as (
+    select
+        identity.customer_id,
+        m.activity_date,
+        m.dimension,
+        m.value,
+        sum(m.purchases) as purchases,
+        sum(m.net_amount) as net_amount
+    from {{ ref('int_activity__mix_daily') }} as m
+    join identity on identity.node = m.anchor_node
+    join registry on registry.customer_id = identity.customer_id
+    where m.activity_date < {{ window_end() }}
+        and m.activity_date >= {{ add_days(-365, window_start()) }}
+    group by identity.customer_id, m.activity_date, m.dimension, m.value
+),
+
+deltas as (
+    select customer_id, dimension, value, d, sum(purchases) as purchases, sum(net_amount) as net_amount
+    from (
+        select customer_id, dimension, value, {{ add_days(-1, window_start()) }} as d, purchases, net_amount
+        from mix
+        where activity_date < {{ window_start() }}
+        union all
+        select customer_id, dimension, value, activity_date as d, purchases, net_amount
+        from mix
+        where activity_date >= {{ window_start() }}
+        union all
+        select customer_id, dimension, value, {{ add_days(365, 'activity_date') }} as d, -purchases, -net_amount
+        from mix
+        where activity_date < {{ add_days(-365, window_end()) }}
+    ) as all_changes
+    group by customer_id, dimension, value, d
+),
+
+points as (
+    select distinct customer_id, d from deltas
+),
+
+customer_values as (
+    select distinct customer_id, dimension, value from deltas
+),
+
+running_totals as (
+    select
+        points.customer_id,
+        points.d,
+        customer_values.dimension,
+        customer_values.value,
+        sum(coalesce(deltas.purchases, 0)) {{ running('points.customer_id, customer_values.dimension, customer_values.value', 'points.d') }} as purchases,
+        sum(coalesce(deltas.net_amount, 0)) {{ running('points.customer_id, customer_values.dimension, customer_values.value', 'points.d') }} as net_amount
+    from points
+    join customer_values on customer_values.customer_id = points.customer_id
+    left join deltas
+        on deltas.customer_id = points.customer_id
+        and deltas.d = points.d
+        and deltas.dimension = customer_values.dimension
+        and deltas.value = customer_values.value
+),
+
+ranked as (
+    select
+        running_totals.*,
+        row_number() over (
+            partition by customer_id, d, dimension order by purchases desc, net_amount desc, value
+        ) as rank_in_dimension,
+        sum(case when purchases > 0 then 1 else 0 end) over (partition by customer_id, d, dimension) as values_used,
+        sum(purchases) over (partition by customer_id, d, dimension) as dimension_purchases
+    from running_totals
+),
+
+final as (
+    select
+        customer_id,
+        d,
+        max(case when dimension = 'category' and rank_in_dimension = 1 and purchases > 0 then value end) as top_category_365d,
+        max(case when dimension = 'category' then values_used else 0 end) as categories_365d,
+        max(case when dimension = 'channel' and rank_in_dimension = 1 and purchases > 0 then value end) as main_channel_365d,
+        max(case when dimension = 'channel' then values_used else 0 end) as channels_365d,
+        max(case when dimension = 'channel' and rank_in_dimension = 1 and purchases > 0
+                 then cast(purchases as {{ type_double() }}) / dimension_purchases end) as main_channel_share_365d
+    from ranked
+    where d < {{ window_end() }}
+    group by customer_id, d
+)
+
+select * from final
