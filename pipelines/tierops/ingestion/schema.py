@@ -95,6 +95,12 @@ ENTITIES: dict[str, Entity] = {
             CanonicalField("status", "enum", required=True, choices=ORDER_STATUSES),
             CanonicalField("line_amount", "decimal", required=True, minimum=0),
             CanonicalField("refund_amount", "decimal", minimum=0),
+            CanonicalField(
+                "order_amount",
+                "decimal",
+                minimum=0,
+                description="Order total as the source reports it; validated, amounts come from lines",
+            ),
             CanonicalField("quantity", "int", minimum=1),
             CanonicalField("sku", "string"),
             CanonicalField("category", "string"),

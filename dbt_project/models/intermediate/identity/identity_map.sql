@@ -67,7 +67,7 @@ final as (
         labelled.node,
         labelled.id_type,
         labelled.id_value,
-        {{ dbt.concat(["'C'", "substring(" ~ dbt.hash('oldest.oldest_node') ~ ", 1, 12)"]) }} as customer_id,
+        {{ customer_id_from('oldest.oldest_node') }} as customer_id,
         labelled.first_seen,
         labelled.last_seen,
         sizes.component_size,
