@@ -9,6 +9,7 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
+
 from tierops.definitions import build_definitions
 from tierops.settings import Settings
 

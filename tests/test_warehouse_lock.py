@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+
 from tierops.warehouse import Warehouse, WarehouseLockedError
 
 HOLDER = """

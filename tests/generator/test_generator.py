@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from tierops.generator import GeneratorConfig, Promotion, generate
 from tierops.generator.badrows import BAD_TIMESTAMP
 from tierops.generator.config import default_promotions

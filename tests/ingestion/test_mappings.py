@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tierops.ingestion.mapping import load_mappings
-from tierops.lib.configfile import ConfigError
 
 from tests.conftest import REPO
+from tierops.ingestion.mapping import load_mappings
+from tierops.lib.configfile import ConfigError
 
 
 def _config_with(tmp_path: Path, feed_file: str, change) -> Path:
