@@ -142,6 +142,7 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     from tierops.checks.config import load_checks_config
     from tierops.identity.config import load_identity_config
     from tierops.ingestion.mapping import load_mappings
+    from tierops.reporting.config import load_reporting_config
     from tierops.tiering.assets import compile_policy
     from tierops.transform.project import prepare_manifest
 
@@ -155,6 +156,7 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     )
     load_identity_config(settings.config_dir)
     load_checks_config(settings.config_dir)
+    load_reporting_config(settings.config_dir, compiled.policy)
     _say("all config files are valid")
     return 0
 

@@ -13,6 +13,7 @@ from tierops.ingestion.assets import build_feed_asset, feed_asset_key
 from tierops.ingestion.mapping import load_mappings
 from tierops.jobs import NIGHTLY_JOB, nightly_job, nightly_schedule
 from tierops.partitions import daily_partitions
+from tierops.reporting.assets import build_kpi_asset
 from tierops.settings import Settings, get_settings
 from tierops.tiering.assets import build_tiering_asset
 from tierops.transform.dbt_assets import build_dbt_assets
@@ -38,6 +39,7 @@ def build_definitions(settings: Settings) -> Definitions:
             build_dbt_assets(settings, feeds_by_table),
             build_tiering_asset(settings, partitions),
             build_export_asset(settings, partitions),
+            build_kpi_asset(settings, partitions),
         ],
         jobs=[job],
         schedules=[nightly_schedule(job, settings)],

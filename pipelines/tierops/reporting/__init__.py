@@ -1,0 +1,1 @@
+"""Run reports: per-tier KPIs, A/B readouts and the report page."""
