@@ -161,6 +161,70 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Compute the policy's quantile cut points on a window and store them as a new version."""
+    from tierops.tiering.assets import compile_policy
+    from tierops.tiering.thresholds import ThresholdError, active_version, calibrate, load_set
+    from tierops.transform.project import prepare_manifest
+    from tierops.warehouse import Warehouse
+
+    settings = get_settings()
+    prepare_manifest()
+    compiled = compile_policy(settings)
+    if not compiled.quantiles:
+        _say(f"policy {compiled.policy.version} has no quantile cut points: nothing to calibrate")
+        return 0
+    warehouse = Warehouse(
+        path=str(settings.warehouse_path),
+        lock_timeout_seconds=settings.project.warehouse_lock_timeout_seconds,
+    )
+    with warehouse.connect() as conn:
+        has_features = conn.execute(
+            "select count(*) from information_schema.tables where table_name = 'customer_features'"
+        ).fetchone()[0]
+        if not has_features:
+            _say(
+                "the warehouse has no customer_features yet: run `tierops run` or `backfill` first"
+            )
+            return 1
+        end = (
+            args.end or conn.execute("select max(as_of_date) from customer_features").fetchone()[0]
+        )
+        start = args.start or end
+        before = active_version(conn)
+        try:
+            version = calibrate(
+                conn,
+                compiled,
+                start,
+                end,
+                source=f"tierops calibrate ({settings.warehouse_path.name})",
+                adopt=True if args.adopt else None,
+                note=args.note or "",
+            )
+        except ThresholdError as exc:
+            _say(f"calibration failed: {exc}")
+            return 1
+        made = load_set(conn, version)
+    _say(
+        f"threshold set v{made.version} from {made.window_start} .. {made.window_end}: "
+        f"{made.rows_used:,} customer-days of {made.customers:,} customers "
+        f"(policy {made.policy_version}, data fingerprint {made.fingerprint})"
+    )
+    for value in made.values.values():
+        shown = "null" if value.value is None else f"{value.value:,.2f}"
+        _say(f"  {value.label:<32} {shown:>14}")
+    if made.status == "active":
+        note = "" if before is None or args.adopt else " (no set was active)"
+        _say(f"v{made.version} is now the ACTIVE set{note}; the next run uses it")
+    else:
+        _say(
+            f"v{made.version} is stored as a candidate; v{before} stays active "
+            "(use --adopt to switch at calibration time)"
+        )
+    return 0
+
+
 # --- running the job ------------------------------------------------------------------------
 
 
@@ -255,6 +319,19 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(func=cmd_ui)
+
+    cal = sub.add_parser(
+        "calibrate", help="compute quantile cut points once on a window; store a new version"
+    )
+    cal.add_argument("--start", type=_parse_date, help="first day (default: --end)")
+    cal.add_argument(
+        "--end", type=_parse_date, help="last day, inclusive (default: newest day of features)"
+    )
+    cal.add_argument(
+        "--adopt", action="store_true", help="make the new set active (the first set always is)"
+    )
+    cal.add_argument("--note", help="free text stored with the set (why it was made)")
+    cal.set_defaults(func=cmd_calibrate)
 
     val = sub.add_parser("validate", help="check every config file without touching data")
     val.set_defaults(func=cmd_validate)

@@ -21,8 +21,16 @@ from tierops.checks.config import load_checks_config
 from tierops.lib.configfile import ConfigError
 from tierops.partitions import run_window
 from tierops.settings import Settings
-from tierops.tiering.engine import CompiledPolicy, statements
+from tierops.tiering.engine import (
+    ASSIGNMENTS_COLUMNS,
+    ASSIGNMENTS_DDL,
+    THRESHOLDS_COLUMNS,
+    THRESHOLDS_DDL,
+    CompiledPolicy,
+    statements,
+)
 from tierops.tiering.policy import check_expressions, load_policy
+from tierops.tiering.thresholds import resolve_for_run
 from tierops.transform.project import model_columns
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse
 
@@ -37,6 +45,27 @@ def compile_policy(settings: Settings) -> CompiledPolicy:
     file = settings.config_dir / "tier_policy.yaml"
     parsed = check_expressions(policy, set(columns), file)
     return CompiledPolicy(policy=policy, expressions=parsed, column_types=columns)
+
+
+def ensure_output_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the output tables, adding columns a newer tierops writes to an older warehouse."""
+    for table, ddl, columns in (
+        ("tier_assignments", ASSIGNMENTS_DDL, ASSIGNMENTS_COLUMNS),
+        ("tier_thresholds", THRESHOLDS_DDL, THRESHOLDS_COLUMNS),
+    ):
+        conn.execute(ddl)
+        have = {
+            r[0]
+            for r in conn.execute(
+                "select column_name from information_schema.columns where table_name = ?",
+                [table],
+            ).fetchall()
+        }
+        for name, kind in columns.items():
+            if name not in have:
+                conn.execute(
+                    f"alter table {table} add column {name} {kind.replace(' not null', '')}"
+                )
 
 
 def tier_counts(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, int]:
@@ -89,8 +118,21 @@ def build_tiering_asset(settings: Settings, partitions: PartitionsDefinition) ->
         start, end = run_window(context)
         last = end - timedelta(days=1)
         with warehouse.connect() as conn:
+            ensure_output_tables(conn)
+            frozen, calibrated_now = resolve_for_run(conn, compiled, start, last)
+            if calibrated_now:
+                context.log.warning(
+                    f"no threshold set existed: calibrated v{frozen.version} on {last} and made it "
+                    "active; later runs reuse it until `tierops calibrate` makes a new one"
+                )
             conn.execute("begin transaction")
-            for sql in statements(compiled, start, end):
+            for sql in statements(
+                compiled,
+                start,
+                end,
+                threshold_version=frozen.version if frozen else None,
+                calibrated={n: v.value for n, v in frozen.values.items()} if frozen else None,
+            ):
                 conn.execute(sql)
             conn.execute("commit")
             today = tier_counts(conn, last)
@@ -112,6 +154,13 @@ def build_tiering_asset(settings: Settings, partitions: PartitionsDefinition) ->
             metadata={
                 "as_of_date": last.isoformat(),
                 "policy_version": compiled.policy.version,
+                "threshold_version": frozen.version if frozen else None,
+                "thresholds": MetadataValue.json(
+                    {v.label: v.value for v in frozen.values.values()} if frozen else {}
+                ),
+                "threshold_adjustments": MetadataValue.json(
+                    [f"{a.cut}: {a.describe()}" for a in compiled.policy.threshold_adjustments]
+                ),
                 "assignment": compiled.policy.assignment,
                 "customers": total,
                 "tier_counts": MetadataValue.json(today),

@@ -13,38 +13,48 @@ import sqlglot
 from sqlglot import exp
 
 from tierops.tiering.expressions import Expression, QuantileRef
-from tierops.tiering.policy import TierPolicy
+from tierops.tiering.policy import TierPolicy, adjustments_by_cut
 
-ASSIGNMENTS_DDL = """
-create table if not exists tier_assignments (
-    as_of_date date not null,
-    customer_id varchar not null,
-    tier_code varchar not null,
-    tier_name_zh varchar,
-    tier_name_en varchar,
-    is_primary boolean not null,
-    priority integer not null,
-    rule_id varchar not null,
-    rule varchar,
-    evidence varchar,
-    policy_version varchar not null,
-    recency_days integer,
-    frequency_365d integer,
-    monetary_365d double
-)
-"""
+ASSIGNMENTS_COLUMNS: dict[str, str] = {
+    "as_of_date": "date not null",
+    "customer_id": "varchar not null",
+    "tier_code": "varchar not null",
+    "tier_name_zh": "varchar",
+    "tier_name_en": "varchar",
+    "is_primary": "boolean not null",
+    "priority": "integer not null",
+    "rule_id": "varchar not null",
+    "rule": "varchar",
+    "evidence": "varchar",
+    "policy_version": "varchar not null",
+    "recency_days": "integer",
+    "frequency_365d": "integer",
+    "monetary_365d": "double",
+    "threshold_version": "integer",
+}
 
-THRESHOLDS_DDL = """
-create table if not exists tier_thresholds (
-    as_of_date date not null,
-    policy_version varchar not null,
-    name varchar not null,
-    feature varchar not null,
-    quantile double not null,
-    value double,
-    population integer not null
-)
-"""
+THRESHOLDS_COLUMNS: dict[str, str] = {
+    "as_of_date": "date not null",
+    "policy_version": "varchar not null",
+    "name": "varchar not null",
+    "feature": "varchar not null",
+    "quantile": "double not null",
+    "value": "double",
+    "population": "integer not null",
+    "threshold_version": "integer",
+    "calibrated_value": "double",
+    "adjustment": "varchar",
+    "share_at_or_above": "double",
+}
+
+
+def create_table(name: str, columns: dict[str, str]) -> str:
+    body = ",\n    ".join(f"{c} {t}" for c, t in columns.items())
+    return f"create table if not exists {name} (\n    {body}\n)"
+
+
+ASSIGNMENTS_DDL = create_table("tier_assignments", ASSIGNMENTS_COLUMNS)
+THRESHOLDS_DDL = create_table("tier_thresholds", THRESHOLDS_COLUMNS)
 
 
 FRACTIONAL_TYPES = ("double", "float", "decimal", "numeric", "real")
@@ -78,32 +88,81 @@ def _lit(text: str) -> str:
     return exp.Literal.string(text).sql()
 
 
+def _num(value: float | None) -> str:
+    return "cast(null as double)" if value is None else f"cast({float(value)!r} as double)"
+
+
+def cut_values(
+    compiled: CompiledPolicy, calibrated: dict[str, float | None]
+) -> dict[str, tuple[str, str | None]]:
+    """SQL for each cut point's value on `f.as_of_date`: the calibrated one, or adjusted by hand.
+
+    Returns name → (value SQL, SQL for the adjustment note or None when nothing is adjusted).
+    """
+    adjustments = adjustments_by_cut(compiled.policy, compiled.expressions)
+    out: dict[str, tuple[str, str | None]] = {}
+    for ref in compiled.quantiles:
+        if ref.name not in calibrated:
+            raise KeyError(f"no calibrated value for {ref.label}")
+        base = calibrated[ref.name]
+        adj = adjustments.get(ref.name)
+        if adj is None:
+            out[ref.name] = (_num(base), None)
+            continue
+        note = _lit(f"{adj.describe()} (calibrated {base if base is None else round(base, 2)})")
+        active = (
+            f"f.as_of_date <= date '{adj.until.isoformat()}'" if adj.until is not None else "true"
+        )
+        out[ref.name] = (
+            f"case when {active} then {_num(adj.apply(base))} else {_num(base)} end",
+            f"case when {active} then {note} end",
+        )
+    return out
+
+
 def statements(
-    compiled: CompiledPolicy, start: date, end: date, dialect: str = "duckdb"
+    compiled: CompiledPolicy,
+    start: date,
+    end: date,
+    threshold_version: int | None = None,
+    calibrated: dict[str, float | None] | None = None,
+    dialect: str = "duckdb",
 ) -> list[str]:
-    """DDL, deletes and inserts that (re)write tiers for as_of_date in [start, end)."""
+    """DDL, deletes and inserts that (re)write tiers for as_of_date in [start, end).
+
+    Cut points come from a frozen threshold set (`calibrated`, by QuantileRef.name), adjusted by the
+    policy's threshold_adjustments; nothing is recomputed from the day's data.
+    """
     policy = compiled.policy
     window = f"as_of_date >= date '{start.isoformat()}' and as_of_date < date '{end.isoformat()}'"
     population = compiled.expressions["population"].render("duckdb", _col("f"))
     quantile_pop = compiled.expressions["quantile_population"].render("duckdb", _col("f"))
     refs = compiled.quantiles
-    cut_cols = ",\n        ".join(
-        f"percentile_cont({r.q}) within group (order by f.{r.feature}) as {r.name}" for r in refs
+    values = cut_values(compiled, calibrated or {})
+    cut_cols = "".join(
+        f",\n        {values[r.name][0]} as {r.name},"
+        f"\n        avg(case when {quantile_pop} then case when f.{r.feature} >= "
+        f"{values[r.name][0]} then 1.0 else 0.0 end end) as s_{r.name},"
+        f"\n        {values[r.name][1] or 'cast(null as varchar)'} as a_{r.name}"
+        for r in refs
     )
     cut_cte = f"""cut as (
-    select f.as_of_date, count(*) as population{"," if refs else ""}
-        {cut_cols}
+    select
+        f.as_of_date,
+        sum(case when {quantile_pop} then 1 else 0 end) as population{cut_cols}
     from features as f
-    where {quantile_pop}
     group by f.as_of_date
 )"""
     features_cte = f"""features as (
     select f.* from customer_features as f
     where f.{window} and ({population})
 )"""
+    version_sql = "cast(null as integer)" if threshold_version is None else str(threshold_version)
+    calibrated = calibrated or {}
     threshold_rows = "\nunion all\n".join(
         f"select as_of_date, {_lit(policy.version)}, {_lit(r.name)}, {_lit(r.feature)}, {r.q}, "
-        f"{r.name}, population from cut"
+        f"{r.name}, population, {version_sql}, {_num(calibrated.get(r.name))}, a_{r.name}, "
+        f"s_{r.name} from cut"
         for r in refs
     )
     out = [ASSIGNMENTS_DDL, THRESHOLDS_DDL]
@@ -111,15 +170,18 @@ def statements(
     out.append(f"delete from tier_thresholds where {window}")
     if refs:
         out.append(
-            f"insert into tier_thresholds\nwith {features_cte},\n{cut_cte}\n{threshold_rows}"
+            f"insert into tier_thresholds ({', '.join(THRESHOLDS_COLUMNS)})\n"
+            f"with {features_cte},\n{cut_cte}\n{threshold_rows}"
         )
-    out.append(_assignment_insert(compiled, features_cte, cut_cte))
+    out.append(_assignment_insert(compiled, features_cte, cut_cte, version_sql))
     if dialect != "duckdb":
         out = [sqlglot.transpile(s, read="duckdb", write=dialect)[0] for s in out]
     return out
 
 
-def _assignment_insert(compiled: CompiledPolicy, features_cte: str, cut_cte: str) -> str:
+def _assignment_insert(
+    compiled: CompiledPolicy, features_cte: str, cut_cte: str, version_sql: str
+) -> str:
     """Flags per rule, then the primary tier by priority; overlapping mode adds every match."""
     policy = compiled.policy
     ruled = [
@@ -133,7 +195,7 @@ def _assignment_insert(compiled: CompiledPolicy, features_cte: str, cut_cte: str
         f"coalesce({expr.render('duckdb', _col('f'), _cut('c'))}, false) as m_{tier.code}"
         for _, tier, expr in ruled
     )
-    cut_cols = "".join(f", c.{r.name}" for r in compiled.quantiles)
+    cut_cols = "".join(f", c.{r.name}, c.a_{r.name}" for r in compiled.quantiles)
     primary = " ".join(f"when m_{tier.code} then {priority}" for priority, tier, _ in ruled)
 
     def by_priority(values: dict[int, str], default: str) -> str:
@@ -177,7 +239,7 @@ def _assignment_insert(compiled: CompiledPolicy, features_cte: str, cut_cte: str
     from ranked where primary_priority = {fb_priority}"""
         )
         rows = "\n    union all\n    ".join(parts)
-    return f"""insert into tier_assignments
+    return f"""insert into tier_assignments ({", ".join(ASSIGNMENTS_COLUMNS)})
 with {features_cte},
 {cut_cte},
 flags as (
@@ -207,7 +269,8 @@ select
     {_lit(policy.version)} as policy_version,
     days_since_last_order as recency_days,
     orders_365d as frequency_365d,
-    monetary_365d
+    monetary_365d,
+    {version_sql} as threshold_version
 from assigned"""
 
 
@@ -219,11 +282,12 @@ def _fallback_evidence(compiled: CompiledPolicy) -> str:
 
 def _evidence_sql(compiled: CompiledPolicy, expr: Expression) -> str:
     pairs = [(c, c, c) for c in sorted(expr.columns)]
-    pairs += [
-        (f"p{round(r.q * 100)}({r.feature})", r.name, r.feature)
-        for r in sorted(expr.quantiles, key=lambda r: (r.feature, r.q))
-    ]
-    return _values_sql(compiled, pairs)
+    refs = sorted(expr.quantiles, key=lambda r: (r.feature, r.q))
+    pairs += [(r.label, r.name, r.feature) for r in refs]
+    notes = "".join(
+        f" || coalesce(' [' || {_lit(r.label)} || ' ' || a_{r.name} || ']', '')" for r in refs
+    )
+    return _values_sql(compiled, pairs) + notes
 
 
 def _values_sql(compiled: CompiledPolicy, pairs: list[tuple[str, str, str]]) -> str:

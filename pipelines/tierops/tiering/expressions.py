@@ -76,6 +76,14 @@ class QuantileRef:
     def name(self) -> str:
         return f"q{round(self.q * 1000):04d}_{self.feature}"
 
+    @property
+    def label(self) -> str:
+        """How an operator writes it: `p90(monetary_365d)` or `quantile(aov_365d, 0.975)`."""
+        pct = self.q * 100
+        if abs(pct - round(pct)) < 1e-9:
+            return f"p{round(pct)}({self.feature})"
+        return f"quantile({self.feature}, {self.q:g})"
+
 
 @dataclass(frozen=True)
 class Expression:

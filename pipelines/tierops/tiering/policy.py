@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
+from sqlglot import exp
 
 from tierops.lib.configfile import ConfigError, StrictModel, load_model
 from tierops.tiering import expressions
@@ -31,6 +33,44 @@ class Tier(StrictModel):
         return value
 
 
+class ThresholdAdjustment(StrictModel):
+    """A business adjustment on top of a calibrated cut point; recorded with every tier it moves."""
+
+    cut: str = Field(description="The cut point as written in rules, e.g. p90(monetary_365d)")
+    set_to: float | None = None
+    multiply: float | None = None
+    add: float | None = None
+    reason: str = Field(min_length=3)
+    until: date | None = Field(None, description="Last day the adjustment applies (inclusive)")
+
+    @model_validator(mode="after")
+    def _one_change(self) -> ThresholdAdjustment:
+        given = [k for k in ("set_to", "multiply", "add") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"expected exactly one of set_to, multiply, add; got {', '.join(given) or 'none'}"
+            )
+        return self
+
+    def apply(self, value: float | None) -> float | None:
+        if self.set_to is not None:
+            return self.set_to
+        if value is None:
+            return None
+        return value * self.multiply if self.multiply is not None else value + (self.add or 0.0)
+
+    def describe(self) -> str:
+        change = (
+            f"set to {self.set_to:g}"
+            if self.set_to is not None
+            else f"x{self.multiply:g}"
+            if self.multiply is not None
+            else f"{self.add:+g}"
+        )
+        until = f" until {self.until}" if self.until else ""
+        return f"{change}{until}: {self.reason}"
+
+
 class TierPolicy(StrictModel):
     version: str = Field(min_length=1)
     industry: Literal["retail", "saas", "content", "services"] = "retail"
@@ -43,6 +83,7 @@ class TierPolicy(StrictModel):
     )
     tiers: list[Tier] = Field(min_length=1)
     fallback: str
+    threshold_adjustments: list[ThresholdAdjustment] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _structure(self) -> TierPolicy:
@@ -81,7 +122,36 @@ def check_expressions(
             parsed[key] = expressions.parse(text, columns, allow_quantiles=allow_q)
         except expressions.ExpressionError as exc:
             raise ConfigError(file, key, str(exc)) from None
+    used = {q for e in parsed.values() for q in e.quantiles}
+    for i, adj in enumerate(policy.threshold_adjustments):
+        key = f"threshold_adjustments[{i}].cut"
+        try:
+            cut = expressions.parse(adj.cut, columns)
+        except expressions.ExpressionError as exc:
+            raise ConfigError(file, key, str(exc)) from None
+        ref = next(iter(cut.quantiles), None)
+        if ref is None or cut.columns or not isinstance(cut.tree, (exp.Anonymous, exp.Quantile)):
+            raise ConfigError(
+                file, key, f"expected one cut point such as p90(monetary_365d), got {adj.cut!r}"
+            )
+        if ref not in used:
+            labels = ", ".join(sorted(q.label for q in used)) or "none"
+            raise ConfigError(
+                file, key, f"{ref.label} is not used by any rule; expected one of: {labels}"
+            )
+        parsed[key] = cut
     return parsed
+
+
+def adjustments_by_cut(
+    policy: TierPolicy, parsed: dict[str, expressions.Expression]
+) -> dict[str, ThresholdAdjustment]:
+    """Adjustment per cut-point name (QuantileRef.name)."""
+    out = {}
+    for i, adj in enumerate(policy.threshold_adjustments):
+        ref = next(iter(parsed[f"threshold_adjustments[{i}].cut"].quantiles))
+        out[ref.name] = adj
+    return out
 
 
 def load_policy(config_dir: Path) -> TierPolicy:
