@@ -225,6 +225,38 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse():
+    from tierops.warehouse import Warehouse
+
+    settings = get_settings()
+    if not settings.warehouse_path.exists():
+        raise SystemExit(f"no warehouse at {settings.warehouse_path}: run `tierops backfill` first")
+    return Warehouse(
+        path=str(settings.warehouse_path),
+        lock_timeout_seconds=settings.project.warehouse_lock_timeout_seconds,
+    )
+
+
+def cmd_migration(args: argparse.Namespace) -> int:
+    """Print the tier migration matrix between two snapshot days."""
+    from tierops.drift.migration import Side, migration, snapshot_dates
+
+    with _warehouse().connect(read_only=True) as conn:
+        days = set(snapshot_dates(conn))
+        for day in (args.from_date, args.to_date):
+            if day not in days:
+                raise SystemExit(f"no tier snapshot for {day}; run `tierops run --date {day}` first")
+        matrix = migration(conn, Side(args.from_date), Side(args.to_date))
+    if args.json:
+        print(json.dumps(matrix.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"tier migration {args.from_date} -> {args.to_date} (rows: from, columns: to)")
+    print(matrix.table())
+    share = matrix.moved / matrix.customers if matrix.customers else 0.0
+    print(f"{matrix.moved:,} of {matrix.customers:,} customers changed tier ({share:.1%})")
+    return 0
+
+
 # --- running the job ------------------------------------------------------------------------
 
 
@@ -332,6 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cal.add_argument("--note", help="free text stored with the set (why it was made)")
     cal.set_defaults(func=cmd_calibrate)
+
+    mig = sub.add_parser("migration", help="tier migration matrix between two days (from -> to)")
+    mig.add_argument("--from", dest="from_date", type=_parse_date, required=True)
+    mig.add_argument("--to", dest="to_date", type=_parse_date, required=True)
+    mig.add_argument("--json", action="store_true", help="machine-readable output")
+    mig.set_defaults(func=cmd_migration)
 
     val = sub.add_parser("validate", help="check every config file without touching data")
     val.set_defaults(func=cmd_validate)

@@ -1,0 +1,1 @@
+"""Drift: statistics, tier migration matrices, checks against the calibration baseline."""
