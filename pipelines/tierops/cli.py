@@ -143,6 +143,7 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     from tierops.identity.config import load_identity_config
     from tierops.ingestion.mapping import load_mappings
     from tierops.reporting.config import load_reporting_config
+    from tierops.strategies.assets import plan_strategy
     from tierops.tiering.assets import compile_policy
     from tierops.transform.project import prepare_manifest
 
@@ -154,6 +155,8 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     _say(
         f"tier policy {compiled.policy.version}: {', '.join(t.code for t in compiled.policy.tiers)}"
     )
+    strategy, planned = plan_strategy(settings)
+    _say(f"strategy {strategy.version}: {len(planned)} actions over {', '.join(strategy.tiers)}")
     load_identity_config(settings.config_dir)
     load_checks_config(settings.config_dir)
     load_reporting_config(settings.config_dir, compiled.policy)

@@ -15,6 +15,7 @@ from tierops.jobs import NIGHTLY_JOB, nightly_job, nightly_schedule
 from tierops.partitions import daily_partitions
 from tierops.reporting.assets import build_kpi_asset
 from tierops.settings import Settings, get_settings
+from tierops.strategies.assets import build_contact_ledger_asset
 from tierops.tiering.assets import build_tiering_asset
 from tierops.transform.dbt_assets import build_dbt_assets
 from tierops.transform.project import DBT_PROJECT, dbt_executable, prepare_manifest
@@ -38,6 +39,7 @@ def build_definitions(settings: Settings) -> Definitions:
             *(build_feed_asset(m, settings, partitions) for m in mappings),
             build_dbt_assets(settings, feeds_by_table),
             build_tiering_asset(settings, partitions),
+            build_contact_ledger_asset(settings, partitions),
             build_export_asset(settings, partitions),
             build_kpi_asset(settings, partitions),
         ],

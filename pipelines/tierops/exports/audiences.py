@@ -1,16 +1,20 @@
-"""Per-tier audience files for one day, written into a fresh folder and swapped in whole."""
+"""Audience files for one day (per tier and per action), each folder written fresh and swapped in whole."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from tierops.exports.actions import ACTION_COLUMNS, action_query
 from tierops.exports.files import WrittenFile, describe, write_csv_bom, write_manifest
 from tierops.exports.pii import masked_email, masked_phone
+from tierops.strategies.config import PlannedAction, Strategy
 from tierops.tiering.policy import TierPolicy
 
 # column → header a person reads in Excel (Chinese first, the code in brackets)
@@ -53,43 +57,79 @@ def tier_query(day: date, tier_code: str) -> tuple[str, list]:
     return sql, [day, tier_code]
 
 
-def write_tier_audiences(
-    conn: duckdb.DuckDBPyConnection, policy: TierPolicy, day: date, day_dir: Path
-) -> list[WrittenFile]:
-    """Write audiences/<tier>.csv for every tier of the policy plus manifest.json, atomically."""
+@contextlib.contextmanager
+def staged_folder(day_dir: Path, name: str) -> Iterator[Path]:
+    """Yield a fresh hidden folder; on success it replaces `day_dir/name` whole."""
     day_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".audiences-", dir=day_dir))
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=day_dir))
     try:
-        written: list[WrittenFile] = []
-        for tier in policy.tiers:
-            sql, params = tier_query(day, tier.code)
-            reader = conn.sql(sql, params=params).to_arrow_reader(100_000)
-            path = staging / f"tier_{tier.code}.csv"
-            rows = write_csv_bom(path, reader, [h for _, h in TIER_COLUMNS])
-            written.append(describe(path, staging, rows, kind="tier_audience", key=tier.code))
-        final = day_dir / "audiences"
-        old = day_dir / ".audiences-old"
+        yield staging
+        final = day_dir / name
+        old = day_dir / f".{name}-old"
+        shutil.rmtree(old, ignore_errors=True)
         if final.exists():
             final.rename(old)
         staging.rename(final)
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    files = [
-        WrittenFile(f"audiences/{f.path}", f.rows, f.bytes, f.sha256, f.kind, f.key)
-        for f in written
+
+
+def _relative(files: list[WrittenFile], folder: str) -> list[WrittenFile]:
+    return [
+        WrittenFile(f"{folder}/{f.path}", f.rows, f.bytes, f.sha256, f.kind, f.key) for f in files
     ]
-    return files
+
+
+def write_tier_audiences(
+    conn: duckdb.DuckDBPyConnection, policy: TierPolicy, day: date, day_dir: Path
+) -> list[WrittenFile]:
+    """Write audiences/tier_<code>.csv for every tier of the policy, swapped in whole."""
+    written: list[WrittenFile] = []
+    with staged_folder(day_dir, "audiences") as staging:
+        for tier in policy.tiers:
+            sql, params = tier_query(day, tier.code)
+            reader = conn.sql(sql, params=params).to_arrow_reader(100_000)
+            path = staging / f"tier_{tier.code}.csv"
+            rows = write_csv_bom(path, reader, [h for _, h in TIER_COLUMNS])
+            written.append(describe(path, staging, rows, kind="tier_audience", key=tier.code))
+    return _relative(written, "audiences")
+
+
+def write_action_audiences(
+    conn: duckdb.DuckDBPyConnection, actions: list[PlannedAction], day: date, day_dir: Path
+) -> list[WrittenFile]:
+    """actions/<action_id>.csv (contact these) and <action_id>.holdout.csv (do not contact)."""
+    written: list[WrittenFile] = []
+    with staged_folder(day_dir, "actions") as staging:
+        for action in actions:
+            for group, suffix in (("treatment", ""), ("holdout", ".holdout")):
+                sql, params = action_query(action, day, group)
+                reader = conn.sql(sql, params=params).to_arrow_reader(100_000)
+                path = staging / f"{action.id}{suffix}.csv"
+                rows = write_csv_bom(path, reader, [h for _, h in ACTION_COLUMNS])
+                written.append(describe(path, staging, rows, kind=f"action_{group}", key=action.id))
+    return _relative(written, "actions")
 
 
 def write_day_manifest(
-    day_dir: Path, day: date, policy: TierPolicy, files: list[WrittenFile]
+    day_dir: Path,
+    day: date,
+    policy: TierPolicy,
+    strategy: Strategy,
+    files: list[WrittenFile],
 ) -> Path:
     counts = {f.key: f.rows for f in files if f.kind == "tier_audience"}
+    actions: dict[str, dict[str, int]] = {}
+    for f in files:
+        if f.kind.startswith("action_"):
+            actions.setdefault(f.key, {})[f.kind.removeprefix("action_")] = f.rows
     header = {
         "as_of_date": day.isoformat(),
         "policy_version": policy.version,
+        "strategy_version": strategy.version,
         "tier_counts": counts,
+        "action_counts": actions,
         "customers": sum(counts.values()),
         "pii": "masked",
     }

@@ -17,3 +17,15 @@ def masked_email(column: str) -> str:
         f"case when {column} is null then null "
         f"else substr({column}, 1, 1) || '***' || substr({column}, strpos({column}, '@')) end"
     )
+
+
+def masked_token(column: str) -> str:
+    """oX3f****9a2c for openids, device ids and other tokens."""
+    return (
+        f"case when {column} is null then null "
+        f"else substr({column}, 1, 4) || '****' || substr({column}, length({column}) - 3, 4) end"
+    )
+
+
+def masked(column: str, kind: str) -> str:
+    return {"phone": masked_phone, "email": masked_email}.get(kind, masked_token)(column)

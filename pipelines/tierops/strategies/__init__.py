@@ -1,0 +1,1 @@
+"""Operating strategies: what each tier's plan does tomorrow morning (actions, cadence, holdouts)."""

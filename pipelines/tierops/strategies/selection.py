@@ -1,0 +1,241 @@
+"""Who gets which action on a day: triggers, eligibility, cadence and holdout, all in SQL.
+
+Days are decided one after another because the frequency cap of a day depends on what was
+issued on the days before it. Each day: candidates (tier + trigger) → decisions (consent,
+contact, quiet period, frequency cap, holdout) → `contact_ledger` and `action_funnel` rows for
+that day, replaced whole (delete + insert), so re-running a day never counts a contact twice.
+The statements are written in DuckDB SQL and transpiled by sqlglot for other warehouses.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlglot
+from sqlglot import exp
+
+from tierops.strategies.channels import CHANNELS
+from tierops.strategies.config import EVENT_COLUMNS, PlannedAction, Strategy
+from tierops.strategies.holdout import holdout_key_sql, threshold_hex
+
+# contact_group: 'treatment' (contacted) or 'holdout' (selected, deliberately not contacted).
+LEDGER_DDL = """
+create table if not exists contact_ledger (
+    issued_date date not null,
+    customer_id varchar not null,
+    action_id varchar not null,
+    tier_code varchar not null,
+    channel varchar not null,
+    template_id varchar not null,
+    contact_group varchar not null,
+    strategy_version varchar not null,
+    reason varchar
+)
+"""
+
+# One row per day, action and decision: how many customers a trigger selected and why some
+# were not contacted (no_consent, no_contact, quiet_period, frequency_cap) or held out.
+FUNNEL_DDL = """
+create table if not exists action_funnel (
+    as_of_date date not null,
+    action_id varchar not null,
+    tier_code varchar not null,
+    channel varchar not null,
+    decision varchar not null,
+    customers bigint not null
+)
+"""
+
+DECISIONS = ("no_consent", "no_contact", "quiet_period", "frequency_cap", "holdout", "treatment")
+FRACTIONAL_TYPES = ("double", "float", "decimal", "numeric", "real")
+
+
+def _lit(text: str) -> str:
+    return exp.Literal.string(text).sql()
+
+
+def _d(day: date) -> str:
+    return f"date '{day.isoformat()}'"
+
+
+def evidence_sql(action: PlannedAction, column_types: dict[str, str], alias: str) -> str:
+    """`days_since_last_visit=34; visits_30d=0`: the values the trigger looked at."""
+    types = {**column_types, **EVENT_COLUMNS}
+    pieces = []
+    for i, column in enumerate(sorted(action.trigger.columns)):
+        ref = f"{alias}.{column}"
+        if any(t in types.get(column, "").lower() for t in FRACTIONAL_TYPES):
+            ref = f"round({ref}, 2)"
+        prefix = ("; " if i else "") + column + "="
+        pieces.append(f"{_lit(prefix)} || coalesce(cast({ref} as varchar), 'null')")
+    return " || ".join(pieces) if pieces else "''"
+
+
+def candidates_sql(
+    actions: list[PlannedAction], column_types: dict[str, str], day: date
+) -> str:
+    """Every (customer, action) whose tier and trigger match on `day`, with the gate inputs."""
+    previous = day - timedelta(days=1)
+    selects = []
+    for a in actions:
+        channel = CHANNELS[a.channel]
+        trigger = a.trigger.render("duckdb", lambda name: exp.column(name, table="b"))
+        consent = (
+            f"coalesce(b.{channel.consent_column}, false)"
+            if a.eligibility.require_consent
+            else "true"
+        )
+        contact = (
+            f"coalesce(b.{channel.reachable_column}, 0) = 1"
+            if a.eligibility.require_contact
+            else "true"
+        )
+        quiet = a.cadence.quiet_days_after_purchase
+        outside_quiet = (
+            f"(b.days_since_last_order is null or b.days_since_last_order >= {quiet})"
+            if quiet
+            else "true"
+        )
+        selects.append(
+            f"""select
+        b.customer_id,
+        b.tier_code,
+        {_lit(a.id)} as action_id,
+        {a.rank} as action_rank,
+        {_lit(a.channel)} as channel,
+        {_lit(a.action.template.id)} as template_id,
+        {consent} as consent_ok,
+        {contact} as contact_ok,
+        {outside_quiet} as outside_quiet,
+        {a.cadence.max_contacts} as max_contacts,
+        {a.cadence.per_days} as per_days,
+        {_lit(threshold_hex(a.holdout_share))} as holdout_below,
+        {evidence_sql(a, column_types, "b")} as reason
+    from base as b
+    where b.tier_code = {_lit(a.tier_code)} and coalesce({trigger}, false)"""
+        )
+    union = "\n    union all\n    ".join(selects)
+    return f"""create or replace temp table action_candidates as
+with tiers as (
+    select customer_id, tier_code
+    from tier_assignments
+    where as_of_date = {_d(day)} and is_primary
+),
+previous_tiers as (
+    select customer_id, tier_code
+    from tier_assignments
+    where as_of_date = {_d(previous)} and is_primary
+),
+contacted as (
+    select customer_id, max(issued_date) as last_contact_date
+    from contact_ledger
+    where issued_date < {_d(day)}
+    group by customer_id
+),
+base as (
+    select
+        f.*,
+        t.tier_code,
+        coalesce(p.tier_code, '') as previous_tier_code,
+        case when p.tier_code is null or p.tier_code <> t.tier_code then 1 else 0 end
+            as entered_tier_today,
+        date_diff('day', k.last_contact_date, f.as_of_date) as days_since_last_contact
+    from tiers as t
+    inner join customer_features as f
+        on f.customer_id = t.customer_id and f.as_of_date = {_d(day)}
+    left join previous_tiers as p on p.customer_id = t.customer_id
+    left join contacted as k on k.customer_id = t.customer_id
+),
+selected as (
+    {union}
+)
+select * from selected"""
+
+
+def decisions_sql(strategy: Strategy, day: date) -> str:
+    """Gate every candidate; the frequency cap counts both groups (a holdout is a contact that
+    was withheld), so treatment and holdout customers see the same cadence."""
+    key = holdout_key_sql(strategy.holdout_salt, "g.action_id", "g.customer_id")
+    return f"""create or replace temp table action_decisions as
+with recent as (
+    select c.customer_id, c.action_id, count(l.customer_id) as recent_contacts
+    from action_candidates as c
+    left join contact_ledger as l
+        on l.customer_id = c.customer_id
+        and l.channel = c.channel
+        and l.issued_date < {_d(day)}
+        and date_diff('day', l.issued_date, {_d(day)}) < c.per_days
+    group by c.customer_id, c.action_id
+),
+gated as (
+    select
+        c.*,
+        r.recent_contacts,
+        case
+            when not c.consent_ok then 'no_consent'
+            when not c.contact_ok then 'no_contact'
+            when not c.outside_quiet then 'quiet_period'
+        end as blocked
+    from action_candidates as c
+    inner join recent as r on r.customer_id = c.customer_id and r.action_id = c.action_id
+),
+ranked as (
+    select
+        g.*,
+        row_number() over (
+            partition by g.customer_id, g.channel, g.blocked is null order by g.action_rank
+        ) as channel_rank
+    from gated as g
+)
+select
+    g.*,
+    case
+        when g.blocked is not null then g.blocked
+        when g.recent_contacts + g.channel_rank > g.max_contacts then 'frequency_cap'
+        when {key} < g.holdout_below then 'holdout'
+        else 'treatment'
+    end as decision
+from ranked as g"""
+
+
+def day_statements(
+    strategy: Strategy,
+    actions: list[PlannedAction],
+    column_types: dict[str, str],
+    day: date,
+    dialect: str = "duckdb",
+) -> list[str]:
+    """Replace the ledger and funnel rows of `day`."""
+    out = [
+        f"delete from contact_ledger where issued_date = {_d(day)}",
+        f"delete from action_funnel where as_of_date = {_d(day)}",
+    ]
+    if actions:
+        out += [
+            candidates_sql(actions, column_types, day),
+            decisions_sql(strategy, day),
+            f"""insert into contact_ledger
+select
+    {_d(day)} as issued_date,
+    customer_id,
+    action_id,
+    tier_code,
+    channel,
+    template_id,
+    decision as contact_group,
+    {_lit(strategy.version)} as strategy_version,
+    reason
+from action_decisions
+where decision in ('treatment', 'holdout')""",
+            f"""insert into action_funnel
+select {_d(day)} as as_of_date, action_id, tier_code, channel, decision, count(*) as customers
+from action_decisions
+group by action_id, tier_code, channel, decision""",
+        ]
+    if dialect != "duckdb":
+        out = [sqlglot.transpile(s, read="duckdb", write=dialect)[0] for s in out]
+    return out
+
+
+def ddl() -> list[str]:
+    return [LEDGER_DDL, FUNNEL_DDL]
