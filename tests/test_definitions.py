@@ -58,6 +58,13 @@ def test_every_warehouse_step_is_in_the_duckdb_pool(pipeline_home):
             pools[key.to_user_string()] = (
                 assets_def.node_def.pool if hasattr(assets_def, "node_def") else None
             )
-    for name in ("tier_assignments", "audience_files", "customer_features", "identity_map"):
+    for name in (
+        "tier_assignments",
+        "audience_files",
+        "customer_features",
+        "identity_map",
+        "tier_kpis",
+        "run_report",
+    ):
         assert pools[name] == "duckdb", name
     assert pools["web_orders"] is None  # ingestion writes Parquet, never the warehouse

@@ -113,6 +113,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _say(
             f"demo finished in {time.monotonic() - started:.0f}s; outputs in {settings.outputs_dir}"
         )
+        report = settings.outputs_dir / DEMO_END.isoformat() / "report.html"
+        if report.exists():
+            _say(f"report page (open in a browser): {report}")
     return code
 
 
@@ -311,6 +314,9 @@ def _summarise(result, last: date, seconds: float) -> None:
         for tier, count in body["tier_counts"].items():
             _say(f"  {tier:<12} {count:>8,}")
         _say(f"audience files: {manifest.parent / 'audiences'}")
+        report = manifest.parent / "report.html"
+        if report.exists():
+            _say(f"report page: {report}")
 
 
 # --- argument parsing -----------------------------------------------------------------------

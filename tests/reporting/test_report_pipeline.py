@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from datetime import timedelta
+from html.parser import HTMLParser
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from tests.conftest import SMALL_END, SMALL_START
+from tests.reporting.browser import Browser, find_chromium
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,9 @@ def warehouse_rows(backfilled):
         "where s.as_of_date = ? and s.is_primary group by 1",
         [SMALL_END, s30],
     ).fetchall()
-    days = con.execute("select count(distinct as_of_date), min(as_of_date) from tier_kpis").fetchone()
+    days = con.execute(
+        "select count(distinct as_of_date), min(as_of_date) from tier_kpis"
+    ).fetchone()
     con.close()
     return home, kpis, repurchase, days
 
@@ -62,3 +69,126 @@ def test_repurchase_and_reactivation_match_feature_windows(warehouse_rows):
             assert (tier, "reactivation_rate", 30) not in by_key
     assert any(n > 0 for t, k, w, s, n, d, v in kpis if k == "second_purchase_rate" and w == 90)
     assert not any(k == "renewal_rate" for _, k, *_ in kpis)  # retail preset: no renewals
+
+
+# --- the report page ---------------------------------------------------------------------------
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.refs: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("href", "src", "xlink:href", "action", "data"):
+                self.refs.append((tag, name, value or ""))
+
+
+def _parse(path: Path) -> _Links:
+    parser = _Links()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _chromium() -> str:
+    found = find_chromium()
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required under CI (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def report(backfilled):
+    home, result = backfilled
+    day_dir = home.outputs / SMALL_END.isoformat()
+    mats = [
+        m
+        for m in result.get_asset_materialization_events()
+        if m.asset_key.to_user_string() == "run_report"
+    ]
+    return home, day_dir, day_dir / "report.html", mats[-1].materialization.metadata
+
+
+def test_report_is_self_contained_and_links_every_file(report):
+    home, day_dir, page, metadata = report
+    assert metadata["report"].value == str(page)
+    manifest = json.loads((day_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert metadata["customers"].value == manifest["customers"]
+    assert metadata["files_linked"].value == len(manifest["files"]) > 0
+
+    parsed = _parse(page)
+    assert "script" not in parsed.tags and "link" not in parsed.tags and "img" not in parsed.tags
+    assert parsed.tags.count("svg") >= 3
+    links = {value for tag, _, value in parsed.refs if tag == "a"}
+    for value in links:
+        assert not re.match(r"^[a-z]+:", value), value  # relative only: works from a file share
+        assert (day_dir / value).resolve().is_file(), value
+    assert {f["path"] for f in manifest["files"]} <= links
+    text = page.read_text(encoding="utf-8")
+    for f in manifest["files"]:
+        assert (
+            f">{f['path']}</a></td><td class=l>{f['kind']}</td><td class=l>{f['key']}</td>"
+            f"<td>{f['rows']:,}</td>" in text
+        )
+    assert "tier_shares_vs_previous_day" in text  # check results from the run
+    assert "复购率 30d" in text and "Repurchase rate 30d" in text
+
+    index = home.outputs / "index.html"
+    index_links = {v for tag, _, v in _parse(index).refs if tag == "a"}
+    assert f"{SMALL_END.isoformat()}/report.html" in index_links
+
+
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    home, _, page, _ = report
+    browser = Browser(_chromium())
+    try:
+        browser.open(page.as_uri())
+        sizes = browser.evaluate(
+            "Array.from(document.querySelectorAll('svg.chart')).map(e => {"
+            "const r = e.getBoundingClientRect(); return [e.getAttribute('aria-label'), "
+            "r.width, r.height, e.querySelectorAll('rect,polyline,line,circle').length]})"
+        )
+        lines = browser.evaluate("document.querySelectorAll('svg.chart polyline').length")
+        title = browser.evaluate("document.querySelector('h1').textContent")
+        shot = tmp_path / "report.png"
+        browser.screenshot(shot)
+        problems = browser.problems()
+        browser.open((home.outputs / "index.html").as_uri())
+        index_links = browser.evaluate("document.querySelectorAll('a').length")
+        problems += browser.problems()
+    finally:
+        browser.close()
+    assert SMALL_END.isoformat() in title
+    labels = {label for label, *_ in sizes}
+    assert {"tier sizes", "tier share over time", "repurchase rate by tier"} <= labels
+    for label, width, height, marks in sizes:
+        assert width > 100 and height > 30 and marks > 0, (label, width, height, marks)
+    assert lines == 5  # one share line per tier
+    assert index_links >= 1
+    assert problems == []
+    png = shot.read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+    print(f"screenshot: {shot}")
+
+
+def test_browser_helper_reports_console_errors_and_broken_resources(tmp_path):
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        "<html><body><img src='missing.png'><script>console.error('boom');"
+        "undefinedFunction();</script></body></html>",
+        encoding="utf-8",
+    )
+    browser = Browser(_chromium())
+    try:
+        browser.open(bad.as_uri())
+        problems = " | ".join(browser.problems())
+    finally:
+        browser.close()
+    assert "console.error" in problems
+    assert "undefinedFunction" in problems or "exception" in problems
+    assert "missing.png" in problems

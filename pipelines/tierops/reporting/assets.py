@@ -1,8 +1,11 @@
 """Reporting assets: per-tier KPIs on the warehouse and the run report page."""
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckKey,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
@@ -13,15 +16,19 @@ from dagster import (
     asset,
 )
 
+from tierops.exports.assets import AUDIENCE_FILES
 from tierops.partitions import run_window
 from tierops.reporting.config import load_reporting_config
 from tierops.reporting.kpis import compute_kpis, day_kpis
+from tierops.reporting.page import CheckResult, write_index, write_report
+from tierops.reporting.report import gather_report
 from tierops.settings import Settings
 from tierops.tiering.assets import TIER_ASSIGNMENTS
 from tierops.tiering.policy import load_policy
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse
 
 TIER_KPIS = AssetKey(["tier_kpis"])
+RUN_REPORT = AssetKey(["run_report"])
 GROUP = "reporting"
 
 
@@ -71,3 +78,77 @@ def build_kpi_asset(settings: Settings, partitions: PartitionsDefinition) -> Ass
         )
 
     return tier_kpis
+
+
+def latest_check_results(
+    context: AssetExecutionContext, keys: Sequence[AssetCheckKey]
+) -> list[CheckResult] | None:
+    """The latest result of every given asset check (feeds, dbt tests, tiers, drift), failures
+    first; None when the instance has none yet."""
+    records = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    out = []
+    for key, record in records.items():
+        data = record.event.dagster_event.event_specific_data if record.event else None
+        if isinstance(data, AssetCheckEvaluation):
+            result = CheckResult(
+                asset=key.asset_key.to_user_string(),
+                name=key.name,
+                passed=data.passed,
+                severity=data.severity.value,
+                description=data.description or "",
+                partition=record.partition,
+            )
+        else:
+            result = CheckResult(key.asset_key.to_user_string(), key.name, None, "", "")
+        out.append(result)
+    out.sort(key=lambda c: (c.passed is not False, c.asset, c.name))
+    return out or None
+
+
+def build_report_asset(
+    settings: Settings, partitions: PartitionsDefinition, check_keys: Sequence[AssetCheckKey]
+) -> AssetsDefinition:
+    """`check_keys`: the checks whose latest results the page shows (every check of the graph)."""
+
+    @asset(
+        key=RUN_REPORT,
+        deps=[TIER_KPIS, AUDIENCE_FILES],
+        group_name=GROUP,
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"html"},
+        description=(
+            "outputs/<date>/report.html (self-contained: tiers, migration, checks, KPIs, A/B "
+            "readouts, downloads) and outputs/index.html, for the last day of the run."
+        ),
+    )
+    def run_report(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        policy = load_policy(settings.config_dir)
+        config = load_reporting_config(settings.config_dir, policy)
+        _, end = run_window(context)
+        day = end - timedelta(days=1)
+        day_dir = settings.outputs_dir / day.isoformat()
+        checks = latest_check_results(context, check_keys)
+        with warehouse.connect(read_only=True) as conn:
+            data = gather_report(conn, day, day_dir, policy, config, checks)
+        path = write_report(day_dir, data)
+        index = write_index(settings.outputs_dir)
+        summary = kpi_summary(data.kpis)
+        failed = [f"{c.asset}:{c.name}" for c in checks or [] if c.passed is False]
+        context.log.info(f"report for {day}: {path}")
+        return MaterializeResult(
+            metadata={
+                "as_of_date": day.isoformat(),
+                "report": MetadataValue.path(str(path)),
+                "index": MetadataValue.path(str(index)),
+                "customers": data.customers,
+                "tier_counts": MetadataValue.json(data.counts),
+                "repurchase_rate_30d": MetadataValue.json(summary.get("repurchase_rate_30d", {})),
+                "failed_checks": MetadataValue.json(failed),
+                "experiments": len(data.experiments or []),
+                "files_linked": len(data.files),
+            }
+        )
+
+    return run_report
