@@ -13,6 +13,7 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
+from tierops.drift.migration import NONE
 from tierops.lib.files import atomic_open
 from tierops.reporting.charts import bar_chart, colour, interval_chart, line_chart
 from tierops.reporting.kpis import KPI_LABELS
@@ -165,18 +166,17 @@ def _migration_section(d: ReportData) -> str:
     if d.migration_from is None or not d.migration:
         return title + f"<p class=na>{NA}</p>"
     codes = [t.code for t in d.tiers]
-    extra = sorted({c for f, t, _ in d.migration for c in (f, t)} - set(codes) - {""})
-    codes += extra
+    codes += sorted({c for f, t, _ in d.migration for c in (f, t)} - set(codes) - {NONE})
     cells = {(f, t): n for f, t, n in d.migration}
-    rows_from = codes + ([""] if any(f == "" for f, _, _ in d.migration) else [])
-    cols_to = codes + ([""] if any(t == "" for _, t, _ in d.migration) else [])
+    rows_from = codes + ([NONE] if any(f == NONE for f, _, _ in d.migration) else [])
+    cols_to = codes + ([NONE] if any(t == NONE for _, t, _ in d.migration) else [])
     top = max(cells.values(), default=1)
     headers = [f"{d.migration_from} ↓ / {d.day} →"] + [
-        escape(d.tier(c).label) if c else "离开 / left" for c in cols_to
+        escape(d.tier(c).label) if c != NONE else "离开 / left" for c in cols_to
     ]
     rows = []
     for f in rows_from:
-        name = escape(d.tier(f).label) if f else "新进入 / entered"
+        name = escape(d.tier(f).label) if f != NONE else "新进入 / entered"
         row = [name]
         for t in cols_to:
             n = cells.get((f, t), 0)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from tierops.drift.migration import Side, migration
 from tierops.reporting.config import ReportingConfig
 from tierops.reporting.kpis import day_kpis
 from tierops.reporting.page import CheckResult, ReportData, TierInfo
@@ -53,33 +54,16 @@ def share_trend(
 def migration_matrix(
     conn: duckdb.DuckDBPyConnection, day: date, lookback_days: int
 ) -> tuple[date | None, list[tuple[str, str, int]]]:
-    """Primary tier on the latest snapshot at least `lookback_days` before `day` vs on `day`.
-
-    '' stands for "not a customer then" (entered) or "not tiered now" (left).
-    """
+    """Primary tier on the latest snapshot at least `lookback_days` before `day` vs on `day`
+    (drift.migration; `(none)` = entered or left the tiered population)."""
     start = conn.execute(
         "select max(as_of_date) from tier_assignments where as_of_date <= ?",
         [day - timedelta(days=lookback_days)],
     ).fetchone()[0]
     if start is None:
         return None, []
-    rows = conn.execute(
-        """
-        with before as (
-            select customer_id, tier_code from tier_assignments where as_of_date = ? and is_primary
-        ),
-        after as (
-            select customer_id, tier_code from tier_assignments where as_of_date = ? and is_primary
-        )
-        select coalesce(before.tier_code, ''), coalesce(after.tier_code, ''), count(*)
-        from before
-        full outer join after on after.customer_id = before.customer_id
-        group by 1, 2
-        order by 1, 2
-        """,
-        [start, day],
-    ).fetchall()
-    return start, [(f, t, int(n)) for f, t, n in rows]
+    matrix = migration(conn, Side(start), Side(day))
+    return start, [(c.from_tier, c.to_tier, c.customers) for c in matrix.cells]
 
 
 def day_files(day_dir: Path) -> tuple[str | None, list[dict]]:
