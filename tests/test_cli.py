@@ -7,9 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
-from tests.conftest import REPO, SMALL_END
+import duckdb
+
+from tests.conftest import REPO, SMALL_END, SMALL_START
 
 
 def _cli(args: list[str], home, dagster_home: Path) -> subprocess.CompletedProcess:
@@ -69,3 +72,55 @@ def test_validate_reports_a_broken_policy_without_touching_data(pipeline_home, t
     assert "tier_policy.yaml: tiers[3].rule" in proc.stderr
     assert "unknown feature 'monetary_356d'" in proc.stderr
     assert not pipeline_home.warehouse.exists()
+
+
+def test_backfill_history_ingests_every_day_and_computes_only_the_last(pipeline_home, tmp_path):
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(REPO / "dagster_home" / "dagster.yaml", dagster_home / "dagster.yaml")
+    args = [
+        "backfill",
+        "--history",
+        "--start",
+        SMALL_START.isoformat(),
+        "--end",
+        SMALL_END.isoformat(),
+    ]
+    proc = _cli(args, pipeline_home, dagster_home)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"customers on {SMALL_END}" in proc.stderr
+
+    days = (SMALL_END - SMALL_START).days + 1
+    for feed in ("web_orders", "pos_orders", "miniprogram_orders", "marketplace_orders"):
+        delivered = list((pipeline_home.home / "lake" / "order_lines" / f"feed={feed}").iterdir())
+        assert len(delivered) == days, feed
+    assert [p.name for p in pipeline_home.outputs.iterdir()] == [SMALL_END.isoformat()]
+
+    with duckdb.connect(str(pipeline_home.warehouse), read_only=True) as con:
+        as_of = con.execute("select distinct as_of_date from customer_features").fetchall()
+        counted, first = con.execute(
+            "select sum(orders_total), min(first_order_date) from customer_features"
+        ).fetchone()
+        purchases = con.execute("select count(*) from int_orders where is_purchase = 1").fetchone()
+    assert as_of == [(SMALL_END,)]
+    # the last day's features see the whole history, not just the day itself
+    assert 0.9 * purchases[0] <= counted <= purchases[0]
+    assert (first - SMALL_START).days <= 3
+
+    os.environ["DAGSTER_HOME"] = str(dagster_home)
+    try:
+        from dagster import DagsterInstance
+
+        with DagsterInstance.get() as instance:
+            last, history = instance.get_runs()  # newest first
+        assert history.tags["dagster/asset_partition_range_end"] == (
+            (SMALL_END - timedelta(days=1)).isoformat()
+        )
+        assert {k.to_user_string() for k in history.asset_selection} == {
+            "web_orders", "pos_orders", "miniprogram_orders", "marketplace_orders",
+            "tracking_events", "crm_members",
+        }  # fmt: skip
+        assert last.tags["dagster/asset_partition_range_start"] == SMALL_END.isoformat()
+        assert last.asset_selection is None
+    finally:
+        del os.environ["DAGSTER_HOME"]

@@ -89,7 +89,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise SystemExit("--end must not be before --start")
-    return _execute(args.start, args.end)
+    if not args.history or args.end == args.start:
+        return _execute(args.start, args.end)
+    # Initial load: every feed for every day but the last in one run, then one complete run for
+    # the last day. Features, tiers and audiences of each past day are not computed (a year of
+    # them is customers × 365 rows nobody reads); the last day's features see all history.
+    from tierops.ingestion.assets import feed_asset_key
+    from tierops.ingestion.mapping import load_mappings
+
+    feeds = [feed_asset_key(m) for m in load_mappings(get_settings().config_dir)]
+    code = _execute(args.start, args.end - timedelta(days=1), assets=feeds, what="feeds only")
+    return code or _execute(args.end, args.end)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -251,7 +261,9 @@ def cmd_migration(args: argparse.Namespace) -> int:
         days = set(snapshot_dates(conn))
         for day in (args.from_date, args.to_date):
             if day not in days:
-                raise SystemExit(f"no tier snapshot for {day}; run `tierops run --date {day}` first")
+                raise SystemExit(
+                    f"no tier snapshot for {day}; run `tierops run --date {day}` first"
+                )
         matrix = migration(conn, Side(args.from_date), Side(args.to_date))
     if args.json:
         print(json.dumps(matrix.as_dict(), indent=2, ensure_ascii=False))
@@ -266,8 +278,8 @@ def cmd_migration(args: argparse.Namespace) -> int:
 # --- running the job ------------------------------------------------------------------------
 
 
-def _execute(first: date, last: date) -> int:
-    """Run the nightly job over [first, last] (inclusive) as one Dagster run."""
+def _execute(first: date, last: date, assets: list | None = None, what: str = "") -> int:
+    """Run the nightly job (or some of its assets) over [first, last] (inclusive) as one run."""
     _ensure_dagster_home()
     from tierops.transform.project import prepare_manifest
 
@@ -282,7 +294,11 @@ def _execute(first: date, last: date) -> int:
         "tierops/launched_by": "cli",
     }
     days = (last - first).days + 1
-    _say(f"running tierops_nightly for {first} .. {last} ({days} day{'s' * (days > 1)}) as one run")
+    scope = f" ({what})" if what else ""
+    _say(
+        f"running tierops_nightly{scope} for {first} .. {last} "
+        f"({days} day{'s' * (days > 1)}) as one run"
+    )
     started = time.monotonic()
     with DagsterInstance.get() as instance:
         result = execute_job(
@@ -291,6 +307,7 @@ def _execute(first: date, last: date) -> int:
             tags=tags,
             run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
+            asset_selection=assets,
         )
         _summarise(result, last, time.monotonic() - started)
     return 0 if result.success else 1
@@ -347,6 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
     back = sub.add_parser("backfill", help="process a date range in one run (one dbt call)")
     back.add_argument("--start", type=_parse_date, required=True)
     back.add_argument("--end", type=_parse_date, required=True, help="inclusive")
+    back.add_argument(
+        "--history",
+        action="store_true",
+        help="initial load: ingest every day, compute features/tiers/audiences for --end only",
+    )
     back.set_defaults(func=cmd_backfill)
 
     demo = sub.add_parser("demo", help="generate ~20k customers over 15 months and process it all")
