@@ -17,13 +17,19 @@
   regexp_replace({{ expr }}, '{{ pattern }}', '{{ replacement }}', 'g')
 {%- endmacro %}
 
-{% macro junk_to_null(expr) -%}
-  case
-    when lower(trim({{ expr }})) in (
+{#- A trimmed, lower-cased value that means "unknown" (dbt_project.yml var
+    junk_identifier_values), or an empty/whitespace-only one. -#}
+{% macro is_junk_identifier(expr) -%}
+  (
+    trim({{ expr }}) = ''
+    or lower(trim({{ expr }})) in (
       {%- for v in var('junk_identifier_values') %}'{{ v }}'{% if not loop.last %}, {% endif %}{% endfor -%}
-    ) then null
-    else trim({{ expr }})
-  end
+    )
+  )
+{%- endmacro %}
+
+{% macro junk_to_null(expr) -%}
+  case when {{ is_junk_identifier(expr) }} then null else trim({{ expr }}) end
 {%- endmacro %}
 
 {#- Chinese mobile numbers: keep digits, drop a leading 86 country code, require 11 digits
@@ -41,12 +47,29 @@
 
 {% macro normalize_email(expr) -%}
   case
-    when lower(trim({{ expr }})) like '%_@_%._%' then lower(trim({{ expr }}))
+    when lower(trim({{ expr }})) like '%_@_%._%' and lower(trim({{ expr }})) not like '% %'
+      then lower(trim({{ expr }}))
   end
 {%- endmacro %}
 
 {% macro normalize_id(expr) -%}
   {{ junk_to_null(expr) }}
+{%- endmacro %}
+
+{#- Normalisation of one identifier column by type: phone, email or an opaque id. -#}
+{% macro normalize_identifier(id_type, expr) -%}
+  {%- if id_type == 'phone' -%}{{ normalize_phone(expr) }}
+  {%- elif id_type == 'email' -%}{{ normalize_email(expr) }}
+  {%- else -%}{{ normalize_id(expr) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- Every canonical identifier column (`<prefix><type>`) normalised, as `<type>` columns: the
+    single place staging models turn raw identifiers into linkable ones. -#}
+{% macro normalized_identifiers(prefix='id_') -%}
+  {%- for t in identifier_types() %}
+        {{ normalize_identifier(t, prefix ~ t) }} as {{ t }}{% if not loop.last %},{% endif %}
+  {%- endfor %}
 {%- endmacro %}
 
 {#- Node key of an identifier: `type:value`, null when the value is unusable. -#}
@@ -56,6 +79,17 @@
 
 {% macro identifier_types() -%}
   {{ return(['phone', 'email', 'openid', 'unionid', 'member_id', 'buyer_id', 'device_id']) }}
+{%- endmacro %}
+
+{#- Which of two hub candidates is cut first when they point at each other: types that people
+    share more often come first (a counter phone before the member cards typed with it). -#}
+{% macro hub_type_rank(expr) -%}
+  case {{ expr }}
+    {%- for t in ['phone', 'device_id', 'email', 'openid', 'unionid', 'buyer_id', 'member_id'] %}
+    when '{{ t }}' then {{ loop.index }}
+    {%- endfor %}
+    else 99
+  end
 {%- endmacro %}
 
 {#- The exact identifier tuple a record carries: records with equal signatures are the same

@@ -22,13 +22,7 @@ final as (
         sku,
         coalesce(category, 'unknown') as category,
         store_id,
-        {{ normalize_phone('id_phone') }} as phone,
-        {{ normalize_email('id_email') }} as email,
-        {{ normalize_id('id_openid') }} as openid,
-        {{ normalize_id('id_unionid') }} as unionid,
-        {{ normalize_id('id_member_id') }} as member_id,
-        {{ normalize_id('id_buyer_id') }} as buyer_id,
-        {{ normalize_id('id_device_id') }} as device_id,
+        {{- normalized_identifiers('id_') }},
         source_file,
         source_row
     from source

@@ -65,6 +65,11 @@ def read_day(mapping: FeedMapping, landing_dir: Path, day: date) -> RawBatch:
         table = _read_jsonl(path, src.encoding, src.explode)
     else:
         table = _read_parquet(path)
+    if table.num_rows == 0 and src.explode:
+        # an empty JSONL file has no columns at all; that is an empty day, not a schema change
+        for column in mapping.source_columns():
+            if column not in table.column_names:
+                table = table.append_column(column, pa.array([], pa.string()))
     _require_columns(mapping, table, path)
     return RawBatch(table, rel, day)
 
@@ -78,9 +83,6 @@ def _numbered(table: pa.Table) -> pa.Table:
 def _require_columns(mapping: FeedMapping, table: pa.Table, path: Path) -> None:
     present = set(table.column_names)
     missing = [c for c in mapping.source_columns() if c not in present]
-    if missing and table.num_rows == 0 and mapping.source.explode:
-        # an empty JSONL file has no columns at all; that is an empty day, not a schema change
-        return
     if missing:
         targets = {
             spec.column: name

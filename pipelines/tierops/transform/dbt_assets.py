@@ -16,6 +16,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     AssetSpec,
+    Output,
 )
 from dagster_dbt import (
     DagsterDbtTranslator,
@@ -25,15 +26,18 @@ from dagster_dbt import (
 )
 
 from tierops.identity.config import load_identity_config
+from tierops.identity.metrics import identity_metrics
 from tierops.ingestion.lake import ensure_empty_tables
 from tierops.ingestion.schema import ENTITIES
 from tierops.lib.env import scoped_env
 from tierops.partitions import window_from_run
 from tierops.settings import Settings
 from tierops.transform.project import DBT_PROJECT
-from tierops.warehouse import WAREHOUSE_POOL
+from tierops.warehouse import WAREHOUSE_POOL, Warehouse
 
 LAKE_SOURCE = "lake"
+IDENTITY_MAP = AssetKey("identity_map")
+IDENTITY_MAP_MODEL = "model.tierops.identity_map"
 
 
 class TieropsTranslator(DagsterDbtTranslator):
@@ -71,7 +75,9 @@ def build_dbt_assets(
         pool=WAREHOUSE_POOL,
         name="warehouse_models",
     )
-    def warehouse_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    def warehouse_models(
+        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse
+    ) -> Iterator[Any]:
         start, end = window_from_run(context, settings)
         ensure_empty_tables(settings.lake_dir, list(ENTITIES.values()))
         env = {
@@ -81,10 +87,39 @@ def build_dbt_assets(
             "TIEROPS_IDENTITY_CONFIG": load_identity_config(settings.config_dir).to_env(),
         }
         context.log.info(f"dbt build for [{start}, {end}) on {settings.warehouse_path}")
+        held: list[Any] = []
+        failure: Exception | None = None
         with scoped_env(env):
             invocation = dbt.cli(["build"], context=context)
-            yield from invocation.stream()
+            try:
+                for event in invocation.stream():
+                    # identity_map's result (and, to keep the topological order, everything after
+                    # it) waits for the identity metrics, read once dbt has let go of the file
+                    if held or _asset_key_of(event) == IDENTITY_MAP:
+                        held.append(event)
+                    else:
+                        yield event
+            except Exception as exc:  # a failed model or test: report what succeeded, then fail
+                failure = exc
         # each invocation gets its own target/<id> folder; keep the project folder from growing
         shutil.rmtree(invocation.target_path, ignore_errors=True)
+        metrics: dict[str, Any] = {}
+        if held and failure is None:
+            with warehouse.connect(read_only=True) as conn:
+                metrics = identity_metrics(conn, start, end)
+        for event in held:
+            if _asset_key_of(event) == IDENTITY_MAP and isinstance(event, Output):
+                event = event.with_metadata({**event.metadata, **metrics})
+            yield event
+        if failure is not None:
+            raise failure
 
     return warehouse_models
+
+
+def _asset_key_of(event: Any) -> AssetKey | None:
+    if isinstance(event, Output):
+        unique_id = event.metadata.get("unique_id")
+        unique_id = getattr(unique_id, "value", unique_id)
+        return IDENTITY_MAP if unique_id == IDENTITY_MAP_MODEL else None
+    return getattr(event, "asset_key", None)

@@ -1,84 +1,73 @@
 {{ config(post_hook="{{ drop_connected_components_scratch() }}") }}
-{#- identifier (node) → customer_id. A customer is a connected component of usable identifiers
-    linked by shared records; its id comes from its oldest identifier, so it survives re-runs
-    and, when two customers merge, the older id wins. valid_from / valid_to give the period an
-    identifier belonged to that customer (open-ended here: the map as known at window end). -#}
-with usable_nodes as (
-    select
-        node,
-        id_type,
-        id_value,
-        first_seen,
-        last_seen,
-        row_number() over (order by node) as node_num
-    from {{ ref('int_identity__nodes') }}
-    where link_status = 'ok'
-),
+{#- identifier (node) → customer_id over time. A customer is a connected component of usable
+    identifiers linked by shared records; its id comes from its oldest identifier, so it survives
+    re-runs and, when two customers merge, the older id wins. One row per identifier and period:
+    from valid_from (inclusive) to valid_to (exclusive, null = still current) the identifier
+    belonged to customer_id. The history is derived from the data alone (the day each link was
+    first seen), so a backfill and day-by-day runs give the same map.
 
+    Components larger than max_component_size (config/identity.yaml) are not stitched: each of
+    their identifiers stays its own customer and identity_audit lists them. -#}
+{%- set max_size = identity_setting('max_component_size', 200) %}
 {%- set nodes_sql -%}
-    select row_number() over (order by node) as node_num, node
-    from {{ ref('int_identity__nodes') }}
-    where link_status = 'ok'
+    select n.node_num, n.first_seen as since
+    from {{ ref('int_identity__nodes') }} as n
+    join {{ ref('int_identity__components') }} as c on c.node_num = n.node_num
+    where c.component_size between 2 and {{ max_size }}
 {%- endset %}
 {%- set edges_sql -%}
-    with numbered as ({{ nodes_sql }}),
-    links as (
-        select distinct anchor_node, node
-        from {{ ref('int_identity__signatures') }}
-        where node <> anchor_node
-    )
-    select a.node_num as src, b.node_num as dst
-    from links
-    join numbered as a on a.node = links.anchor_node
-    join numbered as b on b.node = links.node
-    union all
-    select b.node_num as src, a.node_num as dst
-    from links
-    join numbered as a on a.node = links.anchor_node
-    join numbered as b on b.node = links.node
+    select e.src, e.dst, e.since
+    from {{ ref('int_identity__edges') }} as e
+    join {{ ref('int_identity__components') }} as c on c.node_num = e.src
+    where c.component_size <= {{ max_size }}
 {%- endset %}
+with nodes as (
+    select * from {{ ref('int_identity__nodes') }} where link_status = 'ok'
+),
 
 components as (
-    {{ connected_components(nodes_sql, edges_sql) }}
+    select * from {{ ref('int_identity__components') }}
 ),
 
-labelled as (
-    select usable_nodes.*, components.component_num
-    from usable_nodes
-    join components on components.node_num = usable_nodes.node_num
+stitched as (
+    {{ connected_components_over_time(nodes_sql, edges_sql) }}
 ),
 
-oldest as (
-    select
-        component_num,
-        node as oldest_node,
-        row_number() over (partition by component_num order by first_seen, node) as age_rank
-    from labelled
-),
-
-sizes as (
-    select component_num, count(*) as component_size, min(first_seen) as customer_since
-    from labelled
-    group by component_num
+periods as (
+    select node_num, component_num as label_num, since as valid_from
+    from stitched
+    union all
+    select nodes.node_num, nodes.node_num as label_num, nodes.first_seen as valid_from
+    from nodes
+    join components on components.node_num = nodes.node_num
+    where components.component_size = 1 or components.component_size > {{ max_size }}
 ),
 
 final as (
     select
-        labelled.node,
-        labelled.id_type,
-        labelled.id_value,
-        {{ customer_id_from('oldest.oldest_node') }} as customer_id,
-        labelled.first_seen,
-        labelled.last_seen,
-        sizes.component_size,
-        sizes.customer_since,
-        labelled.first_seen as valid_from,
-        cast(null as date) as valid_to
-    from labelled
-    join oldest
-        on oldest.component_num = labelled.component_num
-        and oldest.age_rank = 1
-    join sizes on sizes.component_num = labelled.component_num
+        nodes.node,
+        nodes.id_type,
+        nodes.id_value,
+        {{ customer_id_from('labels.node') }} as customer_id,
+        periods.valid_from,
+        lead(periods.valid_from) over (partition by periods.node_num order by periods.valid_from) as valid_to,
+        nodes.first_seen,
+        nodes.last_seen,
+        case
+            when components.component_size > {{ max_size }} then 1 else components.component_size
+        end as component_size,
+        labels.first_seen as customer_since,
+        case
+            when components.component_size > {{ max_size }} then 'oversized'
+            when components.component_size = 1 then 'single'
+            else 'stitched'
+        end as stitch_status,
+        periods.node_num,
+        periods.label_num
+    from periods
+    join nodes on nodes.node_num = periods.node_num
+    join nodes as labels on labels.node_num = periods.label_num
+    join components on components.node_num = periods.node_num
 )
 
 select * from final
