@@ -13,7 +13,11 @@ from tierops.ingestion.assets import build_feed_asset, feed_asset_key
 from tierops.ingestion.mapping import load_mappings
 from tierops.jobs import NIGHTLY_JOB, nightly_job, nightly_schedule
 from tierops.partitions import daily_partitions
-from tierops.reporting.assets import build_kpi_asset, build_report_asset
+from tierops.reporting.assets import (
+    build_experiment_asset,
+    build_kpi_asset,
+    build_report_asset,
+)
 from tierops.settings import Settings, get_settings
 from tierops.strategies.assets import build_contact_ledger_asset
 from tierops.tiering.assets import build_tiering_asset
@@ -41,6 +45,7 @@ def build_definitions(settings: Settings) -> Definitions:
         build_contact_ledger_asset(settings, partitions),
         build_export_asset(settings, partitions),
         build_kpi_asset(settings, partitions),
+        build_experiment_asset(settings, partitions),
     ]
     check_keys = [key for a in assets for key in a.check_keys]
     assets.append(build_report_asset(settings, partitions, check_keys))

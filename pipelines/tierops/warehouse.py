@@ -61,3 +61,12 @@ class Warehouse(ConfigurableResource):
                     ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the warehouse has this table yet (optional inputs of reports)."""
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_name = ?", [name]
+        ).fetchone()[0]
+    )

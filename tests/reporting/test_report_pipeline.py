@@ -139,6 +139,10 @@ def test_report_is_self_contained_and_links_every_file(report):
     before = (SMALL_END - timedelta(days=30)).isoformat()
     assert f"rows: tier on {before}; columns: tier on {SMALL_END.isoformat()}" in text
     assert "复购率 30d" in text and "Repurchase rate 30d" in text
+    assert metadata["experiments"].value > 0
+    ab = text[text.index("A/B readouts") :]
+    assert "95% CI" in ab and "nw_welcome" in ab
+    assert "conversion difference with 95% CI" in text  # the forest plot
 
     index = home.outputs / "index.html"
     index_links = {v for tag, _, v in _parse(index).refs if tag == "a"}
@@ -167,7 +171,12 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
         browser.close()
     assert SMALL_END.isoformat() in title
     labels = {label for label, *_ in sizes}
-    assert {"tier sizes", "tier share over time", "repurchase rate by tier"} <= labels
+    assert {
+        "tier sizes",
+        "tier share over time",
+        "repurchase rate by tier",
+        "conversion difference with 95% CI",
+    } <= labels
     for label, width, height, marks in sizes:
         assert width > 100 and height > 30 and marks > 0, (label, width, height, marks)
     assert lines == 5  # one share line per tier
@@ -194,3 +203,41 @@ def test_browser_helper_reports_console_errors_and_broken_resources(tmp_path):
     assert "console.error" in problems
     assert "undefinedFunction" in problems or "exception" in problems
     assert "missing.png" in problems
+
+
+def test_experiment_log_counts_every_selected_customer_once(backfilled):
+    from tierops.strategies.config import load_strategy
+
+    home, _ = backfilled
+    strategy = load_strategy(home.config_dir)
+    windows = {
+        a.id: a.success.window_days for plan in strategy.tiers.values() for a in plan.actions
+    }
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    log = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select action_id, n_treatment, n_holdout, verdict from experiment_log "
+            "where as_of_date = ?",
+            [SMALL_END],
+        ).fetchall()
+    }
+    firsts = con.execute(
+        "select action_id, customer_id, min(issued_date), "
+        "min(contact_group) filter (where issued_date = (select min(issued_date) from "
+        "contact_ledger as i where i.action_id = l.action_id and i.customer_id = l.customer_id)) "
+        "from contact_ledger as l group by 1, 2"
+    ).fetchall()
+    logged_days = con.execute("select count(distinct as_of_date) from experiment_log").fetchone()
+    con.close()
+    expected: dict[str, list[int]] = {}
+    for action, _, first, group in firsts:
+        if first + timedelta(days=windows[action]) <= SMALL_END:
+            counts = expected.setdefault(action, [0, 0])
+            counts[0 if group == "treatment" else 1] += 1
+    assert expected, "the strategy selected nobody on the small data set"
+    assert {a: list(v[:2]) for a, v in log.items()} == expected
+    assert all(
+        v[2] in ("uplift", "negative", "no_difference", "inconclusive") for v in log.values()
+    )
+    assert logged_days[0] > 30  # the log accumulates one readout per day of the backfill

@@ -125,9 +125,9 @@ def test_small_samples_warn_and_are_inconclusive():
     result = readout(GroupAggregate(40, 6), GroupAggregate(30, 2))
     assert result.verdict == "inconclusive"
     text = " | ".join(result.warnings)
-    assert "treatment has 40 customers (< 100)" in text
-    assert "holdout expects" in text  # 30 * 8/70 = 3.4 expected conversions
-    assert "minimum detectable effect" in text
+    assert "treatment n=40 < 100" in text
+    assert "holdout expects 3.4 (non-)conversions < 5" in text  # 30 * 8/70 = 3.43
+    assert "MDE " in text
     assert result.mde > 0.05
 
 

@@ -19,15 +19,18 @@ from dagster import (
 from tierops.exports.assets import AUDIENCE_FILES
 from tierops.partitions import run_window
 from tierops.reporting.config import load_reporting_config
+from tierops.reporting.experiments import ActionSpec, compute_experiment_log
 from tierops.reporting.kpis import compute_kpis, day_kpis
 from tierops.reporting.page import CheckResult, write_index, write_report
 from tierops.reporting.report import gather_report
 from tierops.settings import Settings
+from tierops.strategies.assets import CONTACT_LEDGER, plan_strategy
 from tierops.tiering.assets import TIER_ASSIGNMENTS
 from tierops.tiering.policy import load_policy
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse
 
 TIER_KPIS = AssetKey(["tier_kpis"])
+EXPERIMENT_LOG = AssetKey(["experiment_log"])
 RUN_REPORT = AssetKey(["run_report"])
 GROUP = "reporting"
 
@@ -80,6 +83,76 @@ def build_kpi_asset(settings: Settings, partitions: PartitionsDefinition) -> Ass
     return tier_kpis
 
 
+def action_specs(settings: Settings) -> list[ActionSpec]:
+    """Every action of config/strategy.yaml with its tier and success definition."""
+    if not (settings.config_dir / "strategy.yaml").exists():
+        return []
+    _, planned = plan_strategy(settings)
+    return [
+        ActionSpec(
+            action_id=p.id,
+            tier_code=p.tier_code,
+            channel=p.channel,
+            metric=p.action.success.metric,
+            window_days=p.action.success.window_days,
+        )
+        for p in planned
+    ]
+
+
+def build_experiment_asset(
+    settings: Settings, partitions: PartitionsDefinition
+) -> AssetsDefinition:
+    @asset(
+        key=EXPERIMENT_LOG,
+        deps=[CONTACT_LEDGER, AssetKey(["customer_features"])],
+        group_name=GROUP,
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "sql"},
+        description=(
+            "A/B readout per day and action (treatment vs holdout: conversion difference with "
+            "95% CI, revenue per customer difference, sample-size warnings) in experiment_log."
+        ),
+    )
+    def experiment_log(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        config = load_reporting_config(settings.config_dir, load_policy(settings.config_dir))
+        actions = action_specs(settings)
+        start, end = run_window(context)
+        day = end - timedelta(days=1)
+        with warehouse.connect() as conn:
+            rows = compute_experiment_log(
+                conn,
+                actions,
+                start,
+                end,
+                min_group_size=config.ab_min_group_size,
+                max_mde=config.ab_max_mde_pp / 100,
+            )
+        today = [r for r in rows if r["as_of_date"] == day]
+        verdicts = {r["action_id"]: r["verdict"] for r in today}
+        context.log.info(f"A/B readouts for {day}: {verdicts}")
+        return MaterializeResult(
+            metadata={
+                "as_of_date": day.isoformat(),
+                "rows_written": len(rows),
+                "actions": len(actions),
+                "verdicts": MetadataValue.json(verdicts),
+                "conversion_diff_pp": MetadataValue.json(
+                    {
+                        r["action_id"]: None
+                        if r["rate_diff"] is None
+                        else round(100 * r["rate_diff"], 2)
+                        for r in today
+                    }
+                ),
+            }
+        )
+
+    return experiment_log
+
+
 def latest_check_results(
     context: AssetExecutionContext, keys: Sequence[AssetCheckKey]
 ) -> list[CheckResult] | None:
@@ -112,7 +185,7 @@ def build_report_asset(
 
     @asset(
         key=RUN_REPORT,
-        deps=[TIER_KPIS, AUDIENCE_FILES],
+        deps=[TIER_KPIS, EXPERIMENT_LOG, AUDIENCE_FILES],
         group_name=GROUP,
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),

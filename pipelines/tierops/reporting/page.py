@@ -44,25 +44,6 @@ class CheckResult:
     partition: str | None = None
 
 
-@dataclass(frozen=True)
-class Experiment:
-    action: str
-    tier_code: str
-    window_days: int
-    n_treatment: int
-    n_holdout: int
-    rate_treatment: float | None
-    rate_holdout: float | None
-    diff: float | None
-    diff_low: float | None
-    diff_high: float | None
-    revenue_diff: float | None
-    revenue_low: float | None
-    revenue_high: float | None
-    verdict: str
-    warnings: str
-
-
 @dataclass
 class ReportData:
     day: date
@@ -76,7 +57,7 @@ class ReportData:
     kpis: list[dict] = field(default_factory=list)
     reactivation_tiers: list[str] = field(default_factory=list)
     renewal_cycle_days: int | None = None
-    experiments: list[Experiment] | None = None
+    experiments: list[dict] | None = None  # experiment_log rows of the day
     files: list[dict] = field(default_factory=list)
 
     @property
@@ -116,6 +97,7 @@ td.l,th.l{text-align:left}.ok{color:#2e7d32}.bad{color:#c62828}.warn{color:#b26a
 .na{color:#888;font-style:italic}.cards{display:flex;gap:12px;flex-wrap:wrap}
 .card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:120px}
 .card b{display:block;font-size:20px}svg.chart{display:block;margin:8px 0}
+td{vertical-align:top}td small.warn{display:block;max-width:280px;text-align:left}
 """
 
 
@@ -281,40 +263,46 @@ def _ab_section(d: ReportData) -> str:
         return title + "<p class=na>今日无实验结果 / no experiment readouts for this day</p>"
     rows, forest = [], []
     for e in d.experiments:
-        text, cls = VERDICTS.get(e.verdict, (e.verdict, ""))
-        ci = "—" if e.diff_low is None else f"[{pp(e.diff_low)}, {pp(e.diff_high)}]"
+        text, cls = VERDICTS.get(e["verdict"], (e["verdict"], ""))
+        ci = (
+            "—"
+            if e["rate_diff_low"] is None
+            else f"[{pp(e['rate_diff_low'])}, {pp(e['rate_diff_high'])}]"
+        )
         rci = (
             "—"
-            if e.revenue_low is None
-            else f"{money(e.revenue_diff)} [{money(e.revenue_low)}, {money(e.revenue_high)}]"
+            if e["revenue_diff_low"] is None
+            else f"{money(e['revenue_diff'])} "
+            f"[{money(e['revenue_diff_low'])}, {money(e['revenue_diff_high'])}]"
         )
+        tier = d.tier(e["tier_code"])
         rows.append(
             [
-                escape(e.action),
-                escape(d.tier(e.tier_code).label),
-                f"{e.window_days}d",
-                f"{e.n_treatment:,} / {e.n_holdout:,}",
-                f"{pct(e.rate_treatment)} / {pct(e.rate_holdout)}",
-                f"{pp(e.diff)} {ci}",
+                escape(e["action_id"]),
+                escape(tier.label),
+                f"{escape(e['metric'])} {e['window_days']}d",
+                f"{e['n_treatment']:,} / {e['n_holdout']:,}",
+                f"{pct(e['rate_treatment'])} / {pct(e['rate_holdout'])}",
+                f"{pp(e['rate_diff'])} {ci}",
                 rci,
                 f"<span class='{cls}'>{text}</span>",
-                escape(e.warnings),
+                f"<small class=warn>{escape(e['warnings'] or '')}</small>",
             ]
         )
-        if e.diff is not None:
+        if e["rate_diff"] is not None:
             forest.append(
                 (
-                    f"{e.action} · {d.tier(e.tier_code).name_en}",
-                    e.diff,
-                    e.diff_low,
-                    e.diff_high,
-                    e.verdict in ("uplift", "negative"),
+                    f"{e['action_id']} · {tier.name_en}",
+                    e["rate_diff"],
+                    e["rate_diff_low"],
+                    e["rate_diff_high"],
+                    e["verdict"] in ("uplift", "negative"),
                 )
             )
     headers = [
         "动作 / action",
         "分层 / tier",
-        "窗口 / window",
+        "指标 窗口 / metric window",
         "人数 实验/对照 / n treatment/holdout",
         "转化率 / conversion",
         "差值 (95% CI) / difference",

@@ -10,18 +10,12 @@ import duckdb
 
 from tierops.drift.migration import Side, migration
 from tierops.reporting.config import ReportingConfig
+from tierops.reporting.experiments import day_experiments
 from tierops.reporting.kpis import day_kpis
 from tierops.reporting.page import CheckResult, ReportData, TierInfo
 from tierops.tiering.assets import tier_counts
 from tierops.tiering.policy import TierPolicy
-
-
-def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        conn.execute(
-            "select count(*) from information_schema.tables where table_name = ?", [name]
-        ).fetchone()[0]
-    )
+from tierops.warehouse import table_exists
 
 
 def tier_infos(conn: duckdb.DuckDBPyConnection, policy: TierPolicy, day: date) -> list[TierInfo]:
@@ -98,6 +92,6 @@ def gather_report(
         kpis=day_kpis(conn, day) if has_kpis else [],
         reactivation_tiers=list(config.reactivation_tiers),
         renewal_cycle_days=config.renewal_cycle_days,
-        experiments=None,
+        experiments=day_experiments(conn, day),
         files=files,
     )

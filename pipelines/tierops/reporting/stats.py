@@ -174,14 +174,14 @@ def readout(
         )
     for name, group in (("treatment", treatment), ("holdout", holdout)):
         if group.n < min_group_size:
-            warnings.append(f"{name} has {group.n} customers (< {min_group_size})")
+            warnings.append(f"{name} n={group.n} < {min_group_size}")
     pooled = (treatment.conversions + holdout.conversions) / (treatment.n + holdout.n)
     for name, group in (("treatment", treatment), ("holdout", holdout)):
         expected = min(group.n * pooled, group.n * (1 - pooled))
         if expected < MIN_EXPECTED_COUNT:
             warnings.append(
-                f"{name} expects {expected:.1f} conversions or non-conversions "
-                f"(< {MIN_EXPECTED_COUNT}): normal approximation not valid"
+                f"{name} expects {expected:.1f} (non-)conversions < {MIN_EXPECTED_COUNT}: "
+                "normal approximation unreliable"
             )
     base = holdout.rate if 0 < holdout.rate < 1 else pooled
     mde = (
@@ -190,9 +190,7 @@ def readout(
         else None
     )
     if mde is not None and mde > max_mde:
-        warnings.append(
-            f"minimum detectable effect {100 * mde:.1f} pp exceeds {100 * max_mde:.1f} pp"
-        )
+        warnings.append(f"MDE {100 * mde:.1f} pp > {100 * max_mde:.1f} pp")
     conv = newcombe_diff(
         treatment.conversions, treatment.n, holdout.conversions, holdout.n, confidence
     )
