@@ -83,6 +83,33 @@ def parse_model(model: type[T], data: Any, file: Path | str, context: dict | Non
         raise ConfigError(file, loc, msg) from None
 
 
+def key_line(path: Path, key: str) -> int | None:
+    """1-based line of `key` (a path like `tiers[2].rule`) in a YAML file, or of its nearest parent."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    line = None
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", key):
+        if node is None:
+            break
+        if part.startswith("[") and isinstance(node, yaml.SequenceNode):
+            i = int(part[1:-1])
+            node = node.value[i] if i < len(node.value) else None
+        elif isinstance(node, yaml.MappingNode):
+            match = next((kv for kv in node.value if kv[0].value == part), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+            continue
+        else:
+            break
+        if node is not None:
+            line = node.start_mark.line + 1
+    return line
+
+
 def load_model(model: type[T], path: Path, context: dict | None = None) -> T:
     return parse_model(model, read_yaml(path), path, context)
 

@@ -1,6 +1,8 @@
 """The tiering asset: runs the compiled policy on the warehouse for every day of the window."""
 
+from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 from dagster import (
@@ -18,6 +20,7 @@ from dagster import (
 )
 
 from tierops.checks.config import load_checks_config
+from tierops.ingestion.mapping import load_mappings
 from tierops.lib.configfile import ConfigError
 from tierops.partitions import run_window
 from tierops.settings import Settings
@@ -29,22 +32,60 @@ from tierops.tiering.engine import (
     CompiledPolicy,
     statements,
 )
-from tierops.tiering.policy import check_expressions, load_policy
+from tierops.tiering.policy import check_expressions, load_policy, with_line
 from tierops.tiering.thresholds import resolve_for_run
-from tierops.transform.project import model_columns
+from tierops.transform.project import feature_sources, model_columns
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse
 
 TIER_ASSIGNMENTS = AssetKey(["tier_assignments"])
 SHARE_CHECK = "tier_shares_vs_previous_day"
 
 
-def compile_policy(settings: Settings) -> CompiledPolicy:
-    """Load and validate the policy against the feature contract; touches no data."""
-    policy = load_policy(settings.config_dir)
+REDUCED_PRESET = Path("presets") / "orders_only.yaml"
+
+
+def compile_policy(
+    settings: Settings, file: Path | None = None, entities: set[str] | None = None
+) -> CompiledPolicy:
+    """Load and validate the policy against the feature contract and the configured feeds.
+
+    Touches no data. When the feeds cannot supply a feature the policy uses (no behaviour events,
+    no CRM) and the policy allows it, the orders-only preset runs instead (reduced mode); the
+    result names the features that were unavailable.
+    """
+    file = file or settings.config_dir / "tier_policy.yaml"
     columns = model_columns("customer_features")
-    file = settings.config_dir / "tier_policy.yaml"
-    parsed = check_expressions(policy, set(columns), file)
-    return CompiledPolicy(policy=policy, expressions=parsed, column_types=columns)
+    compiled = _compile(settings, file, columns)
+    if entities is None:
+        entities = {m.entity for m in load_mappings(settings.config_dir)}
+    unavailable = tuple(sorted(c for c, e in feature_sources().items() if e not in entities))
+    missing = sorted(compiled.used_columns & set(unavailable))
+    if not missing:
+        return replace(compiled, unavailable=unavailable)
+    needs = sorted({feature_sources()[c] for c in missing})
+    problem = (
+        f"uses {', '.join(missing)}, which need a feed of {' and '.join(needs)}; no file in "
+        f"{settings.config_dir / 'channels'} provides one"
+    )
+    if compiled.policy.when_features_missing == "fail":
+        raise ConfigError(file, "when_features_missing", problem + " (policy says: fail)")
+    reduced_file = settings.config_dir / REDUCED_PRESET
+    reduced = _compile(settings, reduced_file, columns)
+    still = sorted(reduced.used_columns & set(unavailable))
+    if still:
+        raise ConfigError(reduced_file, "", f"reduced mode also needs {', '.join(still)}")
+    return replace(reduced, unavailable=unavailable, replaced=compiled.policy.version)
+
+
+def _compile(settings: Settings, file: Path, columns: dict[str, str]) -> CompiledPolicy:
+    policy = load_policy(settings.config_dir, file)
+    try:
+        parsed = check_expressions(policy, set(columns), file)
+    except ConfigError as exc:
+        raise with_line(exc) from None
+    types = dict(columns)
+    types.update({c: "integer" for c in (policy.scores.columns() if policy.scores else [])})
+    return CompiledPolicy(policy=policy, expressions=parsed, column_types=types)
 
 
 def ensure_output_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -114,6 +155,14 @@ def build_tiering_asset(settings: Settings, partitions: PartitionsDefinition) ->
             compiled = compile_policy(settings)
         except ConfigError as exc:
             raise ConfigError(exc.file, exc.key, exc.problem + " (no data was changed)") from None
+        if compiled.replaced:
+            context.log.warning(
+                f"reduced mode: policy {compiled.replaced} needs features the feeds cannot supply; "
+                f"tiering with {compiled.policy.version} (recency, order count, total amount). "
+                f"Unavailable features: {', '.join(compiled.unavailable)}"
+            )
+        elif compiled.unavailable:
+            context.log.info(f"features without a feed: {', '.join(compiled.unavailable)}")
         check_cfg = load_checks_config(settings.config_dir).tier_share_change
         start, end = run_window(context)
         last = end - timedelta(days=1)
@@ -154,6 +203,9 @@ def build_tiering_asset(settings: Settings, partitions: PartitionsDefinition) ->
             metadata={
                 "as_of_date": last.isoformat(),
                 "policy_version": compiled.policy.version,
+                "mode": "reduced" if compiled.replaced else "full",
+                "configured_policy": compiled.replaced or compiled.policy.version,
+                "unavailable_features": MetadataValue.json(list(compiled.unavailable)),
                 "threshold_version": frozen.version if frozen else None,
                 "thresholds": MetadataValue.json(
                     {v.label: v.value for v in frozen.values.values()} if frozen else {}

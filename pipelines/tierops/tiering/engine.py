@@ -13,7 +13,12 @@ import sqlglot
 from sqlglot import exp
 
 from tierops.tiering.expressions import Expression, QuantileRef
-from tierops.tiering.policy import TierPolicy, adjustments_by_cut
+from tierops.tiering.policy import (
+    SubTier,
+    TierPolicy,
+    adjustments_by_cut,
+    score_quantiles,
+)
 
 ASSIGNMENTS_COLUMNS: dict[str, str] = {
     "as_of_date": "date not null",
@@ -31,6 +36,11 @@ ASSIGNMENTS_COLUMNS: dict[str, str] = {
     "frequency_365d": "integer",
     "monetary_365d": "double",
     "threshold_version": "integer",
+    "subtier_code": "varchar",
+    "subtier_name_zh": "varchar",
+    "subtier_name_en": "varchar",
+    "override_reason": "varchar",
+    "override_until": "date",
 }
 
 THRESHOLDS_COLUMNS: dict[str, str] = {
@@ -65,6 +75,8 @@ class CompiledPolicy:
     policy: TierPolicy
     expressions: dict[str, Expression]
     column_types: dict[str, str]
+    unavailable: tuple[str, ...] = ()  # features the run's feeds cannot supply (reduced mode)
+    replaced: str | None = None  # version of the configured policy when reduced mode replaced it
 
     def is_fractional(self, column: str) -> bool:
         kind = self.column_types.get(column, "").lower()
@@ -73,7 +85,14 @@ class CompiledPolicy:
     @property
     def quantiles(self) -> list[QuantileRef]:
         refs = {q for e in self.expressions.values() for q in e.quantiles}
+        refs |= set(score_quantiles(self.policy))
         return sorted(refs, key=lambda r: (r.feature, r.q))
+
+    @property
+    def used_columns(self) -> set[str]:
+        cols = {c for e in self.expressions.values() for c in e.columns}
+        cols |= {r.feature for r in self.quantiles}
+        return cols
 
 
 def _col(alias: str):
@@ -179,24 +198,55 @@ def statements(
     return out
 
 
+def _score_sql(compiled: CompiledPolicy) -> str:
+    """R/F/M scores 1..levels: one point per frozen cut point the value clears."""
+    if compiled.policy.scores is None:
+        return ""
+    refs = score_quantiles(compiled.policy)
+    scores: dict[str, str] = {}
+    for name, spec in compiled.policy.scores.specs().items():
+        op = ">=" if spec.higher_is_better else "<="
+        points = " + ".join(
+            f"case when f.{spec.feature} {op} c.{r.name} then 1 else 0 end"
+            for r, owner in refs.items()
+            if owner == name
+        )
+        scores[name] = f"1 + {points}"
+    if "rfm_score" in compiled.policy.scores.columns():
+        scores["rfm_score"] = " + ".join(f"({v})" for v in scores.values())
+    return "".join(f",\n        cast({v} as integer) as {k}" for k, v in scores.items())
+
+
 def _assignment_insert(
     compiled: CompiledPolicy, features_cte: str, cut_cte: str, version_sql: str
 ) -> str:
-    """Flags per rule, then the primary tier by priority; overlapping mode adds every match."""
+    """Flags per rule, the primary tier by priority (overlapping mode adds every match), the
+    sub-tier inside it, then business overrides on top; every row explains itself."""
     policy = compiled.policy
+    index = {t.code: i for i, t in enumerate(policy.tiers)}
     ruled = [
-        (priority, tier, compiled.expressions[f"tiers[{priority - 1}].rule"])
-        for priority, tier in enumerate(policy.tiers, start=1)
-        if f"tiers[{priority - 1}].rule" in compiled.expressions
+        (p, t, compiled.expressions[f"tiers[{index[t.code]}].rule"])
+        for p, t in enumerate(policy.ordered_tiers(), start=1)
+        if f"tiers[{index[t.code]}].rule" in compiled.expressions
+    ]
+    rules_text = {
+        t.code: policy.effective_rule(f"tiers[{index[t.code]}]") or "" for t in policy.tiers
+    }
+    subs = [
+        (s, compiled.expressions.get(f"subtiers[{i}].rule")) for i, s in enumerate(policy.subtiers)
     ]
     fallback = policy.tier(policy.fallback)
     fb_priority = len(policy.tiers) + 1
-    flags = ",\n        ".join(
-        f"coalesce({expr.render('duckdb', _col('f'), _cut('c'))}, false) as m_{tier.code}"
-        for _, tier, expr in ruled
-    )
+    s_col, s_cut = _col("s"), _cut("s")
+    flags = [
+        f"coalesce({e.render('duckdb', s_col, s_cut)}, false) as m_{t.code}" for _, t, e in ruled
+    ]
+    flags += [
+        f"coalesce({e.render('duckdb', s_col, s_cut) if e else 'true'}, false) as ms_{s.code}"
+        for s, e in subs
+    ]
     cut_cols = "".join(f", c.{r.name}, c.a_{r.name}" for r in compiled.quantiles)
-    primary = " ".join(f"when m_{tier.code} then {priority}" for priority, tier, _ in ruled)
+    primary = " ".join(f"when m_{tier.code} then {p}" for p, tier, _ in ruled)
 
     def by_priority(values: dict[int, str], default: str) -> str:
         whens = " ".join(f"when {p} then {v}" for p, v in values.items())
@@ -204,49 +254,60 @@ def _assignment_insert(
 
     evidence = {p: _evidence_sql(compiled, e) for p, _, e in ruled}
     fb_evidence = _fallback_evidence(compiled)
-    columns = {
-        "tier_code": ({p: _lit(t.code) for p, t, _ in ruled}, _lit(fallback.code)),
-        "rule_id": ({p: _lit(t.code) for p, t, _ in ruled}, "'fallback'"),
-        "rule": ({p: _lit(t.rule or "") for p, t, _ in ruled}, "'no rule matched'"),
-        "evidence": (evidence, fb_evidence),
-    }
-    names_zh = " ".join(f"when {_lit(t.code)} then {_lit(t.name_zh)}" for t in policy.tiers)
-    names_en = " ".join(f"when {_lit(t.code)} then {_lit(t.name_en)}" for t in policy.tiers)
+    carried = "".join(
+        f", ms_{s.code}, {_evidence_sql(compiled, e) if e else _lit('the rest')} as se_{s.code}"
+        for s, e in subs
+    )
+    keep = f"days_since_last_order, orders_365d, monetary_365d{carried}"
     if policy.assignment == "priority":
         rows = f"""select
         as_of_date, customer_id,
-        {by_priority(*columns["tier_code"])} as tier_code,
+        {by_priority({p: _lit(t.code) for p, t, _ in ruled}, _lit(fallback.code))} as tier_code,
         true as is_primary,
         primary_priority as priority,
-        {by_priority(*columns["rule_id"])} as rule_id,
-        {by_priority(*columns["rule"])} as rule,
-        {by_priority(*columns["evidence"])} as evidence,
-        days_since_last_order, orders_365d, monetary_365d
+        {by_priority({p: _lit(t.code) for p, t, _ in ruled}, "'fallback'")} as rule_id,
+        {by_priority({p: _lit(rules_text[t.code]) for p, t, _ in ruled}, "'no rule matched'")} as rule,
+        {by_priority(evidence, fb_evidence)} as evidence,
+        {keep}
     from ranked"""
     else:
         parts = [
             f"""select as_of_date, customer_id, {_lit(t.code)} as tier_code,
         primary_priority = {p} as is_primary, {p} as priority, {_lit(t.code)} as rule_id,
-        {_lit(t.rule or "")} as rule, {evidence[p]} as evidence,
-        days_since_last_order, orders_365d, monetary_365d
+        {_lit(rules_text[t.code])} as rule, {evidence[p]} as evidence, {keep}
     from ranked where m_{t.code}"""
             for p, t, _ in ruled
         ]
         parts.append(
             f"""select as_of_date, customer_id, {_lit(fallback.code)} as tier_code, true as is_primary,
         {fb_priority} as priority, 'fallback' as rule_id, 'no rule matched' as rule,
-        {fb_evidence} as evidence, days_since_last_order, orders_365d, monetary_365d
+        {fb_evidence} as evidence, {keep}
     from ranked where primary_priority = {fb_priority}"""
         )
         rows = "\n    union all\n    ".join(parts)
+    names_zh = " ".join(f"when {_lit(t.code)} then {_lit(t.name_zh)}" for t in policy.tiers)
+    names_en = " ".join(f"when {_lit(t.code)} then {_lit(t.name_en)}" for t in policy.tiers)
+    subtier = _subtier_sql(policy.subtiers)
+    sub_names = {
+        lang: " ".join(
+            f"when {_lit(s.code)} then {_lit(getattr(s, 'name_' + lang))}" for s in policy.subtiers
+        )
+        for lang in ("zh", "en")
+    }
+    flag_sql = ",\n        ".join(flags) or "false as m__none"
+    sub_evidence = " ".join(f"when {_lit(s.code)} then se_{s.code}" for s in policy.subtiers)
     return f"""insert into tier_assignments ({", ".join(ASSIGNMENTS_COLUMNS)})
 with {features_cte},
 {cut_cte},
-flags as (
-    select f.*{cut_cols},
-        {flags or "false as m__none"}
+scored as (
+    select f.*{cut_cols}{_score_sql(compiled)}
     from features as f
     left join cut as c on c.as_of_date = f.as_of_date
+),
+flags as (
+    select s.*,
+        {flag_sql}
+    from scored as s
 ),
 ranked as (
     select flags.*, case {primary or "when false then 0"} else {fb_priority} end as primary_priority
@@ -254,24 +315,81 @@ ranked as (
 ),
 assigned as (
     {rows}
+),
+overrides as (
+    {_overrides_sql(policy)}
+),
+pinned as (
+    select a.*,
+        o.tier_code as pinned_tier,
+        o.reason as override_reason,
+        o.until as override_until,
+        coalesce(o.tier_code, a.tier_code) as final_tier
+    from assigned as a
+    left join overrides as o
+        on o.customer_id = a.customer_id and a.as_of_date <= o.until
+    where o.customer_id is null or a.is_primary
+),
+final as (
+    select pinned.*, {subtier} as final_subtier
+    from pinned
 )
 select
     as_of_date,
     customer_id,
-    tier_code,
-    case tier_code {names_zh} end as tier_name_zh,
-    case tier_code {names_en} end as tier_name_en,
+    final_tier as tier_code,
+    case final_tier {names_zh} end as tier_name_zh,
+    case final_tier {names_en} end as tier_name_en,
     is_primary,
-    priority,
-    rule_id,
-    rule,
-    evidence,
+    case when pinned_tier is null then priority else 0 end as priority,
+    case when pinned_tier is null then rule_id else 'override' end as rule_id,
+    case when pinned_tier is null then rule else 'override: ' || override_reason end as rule,
+    case when pinned_tier is null then evidence
+        else 'pinned until ' || cast(override_until as varchar) || '; rules said ' || tier_code
+            || ' (' || evidence || ')'
+    end{f" || coalesce(' | ' || final_subtier || ': ' || case final_subtier {sub_evidence} end, '')" if policy.subtiers else ""} as evidence,
     {_lit(policy.version)} as policy_version,
     days_since_last_order as recency_days,
     orders_365d as frequency_365d,
     monetary_365d,
-    {version_sql} as threshold_version
-from assigned"""
+    {version_sql} as threshold_version,
+    final_subtier as subtier_code,
+    {f"case final_subtier {sub_names['zh']} end" if policy.subtiers else "cast(null as varchar)"} as subtier_name_zh,
+    {f"case final_subtier {sub_names['en']} end" if policy.subtiers else "cast(null as varchar)"} as subtier_name_en,
+    override_reason,
+    override_until
+from final"""
+
+
+def _subtier_sql(subtiers: list[SubTier]) -> str:
+    """The first matching sub-tier of the customer's final tier (null when the tier has none)."""
+    if not subtiers:
+        return "cast(null as varchar)"
+    parents: dict[str, list[SubTier]] = {}
+    for sub in subtiers:
+        parents.setdefault(sub.parent, []).append(sub)
+    whens = " ".join(
+        f"when final_tier = {_lit(parent)} then case "
+        + " ".join(f"when ms_{s.code} then {_lit(s.code)}" for s in subs)
+        + " end"
+        for parent, subs in parents.items()
+    )
+    return f"case {whens} end"
+
+
+def _overrides_sql(policy: TierPolicy) -> str:
+    rows = [
+        f"select {_lit(c)} as customer_id, {_lit(o.tier)} as tier_code, {_lit(o.reason)} as reason, "
+        f"date '{o.until.isoformat()}' as until"
+        for o in policy.overrides
+        for c in o.customers
+    ]
+    if not rows:
+        return (
+            "select cast(null as varchar) as customer_id, cast(null as varchar) as tier_code, "
+            "cast(null as varchar) as reason, cast(null as date) as until where false"
+        )
+    return "\n    union all\n    ".join(rows)
 
 
 def _fallback_evidence(compiled: CompiledPolicy) -> str:

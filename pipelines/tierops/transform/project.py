@@ -66,6 +66,20 @@ def _manifest() -> dict:
         return json.load(fh)
 
 
+def feature_sources() -> dict[str, str]:
+    """Feature columns that need a canonical table besides orders (`meta.requires` in the
+    contract of customer_features): column → table (events, members …)."""
+    node = _manifest()["nodes"].get("model.tierops.customer_features")
+    if node is None:
+        raise KeyError("dbt model 'customer_features' is not in the manifest; run `dbt parse`")
+    out = {}
+    for name, col in node["columns"].items():
+        meta = {**(col.get("meta") or {}), **((col.get("config") or {}).get("meta") or {})}
+        if meta.get("requires"):
+            out[name] = str(meta["requires"])
+    return out
+
+
 def model_columns(model: str) -> dict[str, str]:
     """Declared (contracted) columns of a dbt model: name → data type."""
     node = _manifest()["nodes"].get(f"model.tierops.{model}")
