@@ -67,13 +67,21 @@ def test_first_run_calibrates_and_adopts_v1_on_its_last_day(calibrated_home):
     )[0][0]
     assert row[4] == population
     assert "automatic" in row[5]
-    (value,) = _q(home, "select value from tier_threshold_values where version = 1")[0]
+    (value,) = _q(
+        home,
+        "select value from tier_threshold_values where version = 1 "
+        "and name = 'q0900_monetary_365d'",
+    )[0]
     assert value == pytest.approx(_live_p90(home, FIRST_END))
 
 
 def test_new_data_does_not_move_frozen_thresholds(calibrated_home):
     home, _ = calibrated_home
-    frozen = _q(home, "select value from tier_threshold_values where version = 1")[0][0]
+    frozen = _q(
+        home,
+        "select value from tier_threshold_values where version = 1 "
+        "and name = 'q0900_monetary_365d'",
+    )[0][0]
     # the June data really has a different 90th percentile: live cut points would move
     assert abs(_live_p90(home, SMALL_END) - frozen) > 1.0
     used = _q(
@@ -113,7 +121,8 @@ def test_share_at_calibration_matches_the_declared_quantile(calibrated_home):
     independent = _q(
         home,
         "select avg(case when monetary_365d >= (select value from tier_threshold_values "
-        "where version = 1) then 1.0 else 0.0 end) from customer_features "
+        "where version = 1 and name = 'q0900_monetary_365d') then 1.0 else 0.0 end) "
+        "from customer_features "
         "where as_of_date = ? and orders_365d > 0",
         [FIRST_END],
     )[0][0]
@@ -131,7 +140,11 @@ def test_calibrate_command_stores_candidates_until_adopted(calibrated_home, tmp_
     assert "v2 is stored as a candidate; v1 stays active" in proc.stderr
     statuses = dict(_q(home, "select version, status from tier_threshold_sets"))
     assert statuses == {1: "active", 2: "candidate"}
-    v2 = _q(home, "select value from tier_threshold_values where version = 2")[0][0]
+    v2 = _q(
+        home,
+        "select value from tier_threshold_values where version = 2 "
+        "and name = 'q0900_monetary_365d'",
+    )[0][0]
     assert v2 == pytest.approx(_live_p90(home, SMALL_END))
 
     with pytest.MonkeyPatch.context() as monkeypatch:
