@@ -331,6 +331,16 @@ def _summarise(result, last: date, seconds: float) -> None:
         for tier, count in body["tier_counts"].items():
             _say(f"  {tier:<12} {count:>8,}")
         _say(f"audience files: {manifest.parent / 'audiences'}")
+        actions = body.get("action_counts", {})
+        if actions:
+            _say(f"action lists ({body['strategy_version']}): {manifest.parent / 'actions'}")
+            for action, n in actions.items():
+                _say(
+                    f"  {action:<22} {n.get('treatment', 0):>7,} to contact, "
+                    f"{n.get('holdout', 0):>6,} held out"
+                )
+        if (manifest.parent / "crm").exists():
+            _say(f"CRM sync file: {manifest.parent / 'crm'}")
         report = manifest.parent / "report.html"
         if report.exists():
             _say(f"report page: {report}")

@@ -263,3 +263,34 @@ def test_action_files_list_treatment_and_holdout_separately(actions_home):
     assert manifest["action_counts"]["churn_risk_probe"]["holdout"] > 0
 
 
+def _csv_rows(path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+
+
+def test_deltas_are_the_difference_between_two_days_lists(actions_home, monkeypatch):
+    home, _, _ = actions_home
+    yesterday = SMALL_END - timedelta(days=1)
+    _activate(home, monkeypatch)
+    from dagster import AssetSelection
+
+    result = run_range(yesterday, yesterday, selection=AssetSelection.assets("audience_files"))
+    assert result.success, failure_messages(result)
+    key = "客户ID(customer_id)"
+    before_dir, today_dir = (home.outputs / d.isoformat() for d in (yesterday, SMALL_END))
+    changed = 0
+    lists = [(f"audiences/tier_{t}", f"audiences/tier_{t}.delta") for t in TIERS]
+    lists += [(f"actions/{t}_probe", f"actions/{t}_probe.delta") for t in TIERS]
+    for full, delta in lists:
+        before = {r[key] for r in _csv_rows(before_dir / f"{full}.csv")}
+        today = {r[key] for r in _csv_rows(today_dir / f"{full}.csv")}
+        rows = _csv_rows(today_dir / f"{delta}.csv")
+        added = {r[key] for r in rows if r["变化(change)"] == "added"}
+        removed = {r[key] for r in rows if r["变化(change)"] == "removed"}
+        assert added == today - before, full
+        assert removed == before - today, full
+        assert len(rows) == len(added) + len(removed)
+        changed += len(rows)
+    assert changed > 0
+    manifest = json.loads((today_dir / "manifest.json").read_text(encoding="utf-8"))
+    probe = manifest["action_counts"]["churn_risk_probe"]
+    assert probe["added"] + probe["removed"] > 0

@@ -48,4 +48,7 @@ def test_strategy_naming_unknown_things_is_rejected_precisely(
 def test_default_strategy_is_valid_and_covers_every_tier(pipeline_home, tmp_path):
     proc = _cli(["validate"], pipeline_home, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "strategy retail-strategy-v1: 9 actions over high_value, growth, churn_risk, new, dormant" in proc.stderr
+    assert (
+        "strategy retail-strategy-v1: 9 actions over high_value, growth, churn_risk, new, dormant"
+        in proc.stderr
+    )

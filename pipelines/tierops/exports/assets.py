@@ -1,4 +1,5 @@
-"""The export asset: today's audience files for every tier, plus a manifest with checksums."""
+"""The export asset: today's lists for every tier and action, plus a manifest with checksums,
+written to every destination."""
 
 from datetime import timedelta
 
@@ -13,11 +14,8 @@ from dagster import (
     asset,
 )
 
-from tierops.exports.audiences import (
-    write_action_audiences,
-    write_day_manifest,
-    write_tier_audiences,
-)
+from tierops.exports.day import export_day
+from tierops.exports.destinations import load_destinations, pii_salt
 from tierops.partitions import run_window
 from tierops.settings import Settings
 from tierops.strategies.assets import CONTACT_LEDGER, plan_strategy
@@ -36,33 +34,39 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
-        kinds={"csv"},
+        kinds={"csv", "parquet"},
         description=(
-            "outputs/<date>/audiences/tier_<code>.csv, actions/<action>.csv and .holdout.csv "
-            "(UTF-8 with BOM, PII masked) and manifest.json, for the last day of the run."
+            "<day>/audiences/tier_<code>[.delta] and actions/<action>[.holdout|.delta] as CSV "
+            "(UTF-8 with BOM) and XLSX with masked contacts, Parquet with hashed contacts, plus "
+            "manifest.json, for the last day of the run, in every destination."
         ),
     )
     def audience_files(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         policy = load_policy(settings.config_dir)
         strategy, planned = plan_strategy(settings)
+        destinations = load_destinations(settings.config_dir)
+        salt = pii_salt(destinations, settings)
         _, end = run_window(context)
         day = end - timedelta(days=1)
-        day_dir = settings.outputs_dir / day.isoformat()
         with warehouse.connect(read_only=True) as conn:
-            files = write_tier_audiences(conn, policy, day, day_dir)
-            files += write_action_audiences(conn, planned, day, day_dir)
-        manifest = write_day_manifest(day_dir, day, policy, strategy, files)
-        counts = {f.key: f.rows for f in files if f.kind == "tier_audience"}
-        contacts = {f.key: f.rows for f in files if f.kind == "action_treatment"}
-        context.log.info(f"audiences for {day} in {day_dir}: {counts}")
+            published = export_day(
+                conn, settings, destinations, salt, policy, strategy, planned, day
+            )
+        first = published[0]
+        context.log.info(
+            f"files for {day} in {', '.join(p.manifest for p in published)}: "
+            f"{first.header['tier_counts']}"
+        )
         return MaterializeResult(
             metadata={
                 "as_of_date": day.isoformat(),
-                "folder": MetadataValue.path(str(day_dir)),
-                "manifest": MetadataValue.path(str(manifest)),
-                "rows_per_tier": MetadataValue.json(counts),
-                "contacts_per_action": MetadataValue.json(contacts),
-                "files": len(files),
+                "manifest": MetadataValue.path(first.manifest),
+                "destinations": MetadataValue.json({p.destination: p.manifest for p in published}),
+                "rows_per_tier": MetadataValue.json(first.header["tier_counts"]),
+                "tier_changes": MetadataValue.json(first.header["tier_changes"]),
+                "per_action": MetadataValue.json(first.header["action_counts"]),
+                "files": len(first.files),
+                "strategy_version": strategy.version,
             }
         )
 

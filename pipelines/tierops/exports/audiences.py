@@ -1,40 +1,37 @@
-"""Audience files for one day (per tier and per action), each folder written fresh and swapped in whole."""
+"""Per-tier lists for one day: the full list and the change since the previous day."""
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-from collections.abc import Iterator
-from datetime import date
-from pathlib import Path
+from datetime import date, timedelta
 
-import duckdb
+from sqlglot import exp
 
-from tierops.exports.actions import ACTION_COLUMNS, action_query
-from tierops.exports.files import WrittenFile, describe, write_csv_bom, write_manifest
-from tierops.exports.pii import masked_email, masked_phone
-from tierops.strategies.config import PlannedAction, Strategy
+from tierops.exports.lists import ListSpec
+from tierops.exports.pii import Pii
 from tierops.tiering.policy import TierPolicy
 
-# column → header a person reads in Excel (Chinese first, the code in brackets)
-TIER_COLUMNS: list[tuple[str, str]] = [
-    ("customer_id", "客户ID(customer_id)"),
-    ("tier_name_zh", "分层(tier)"),
-    ("tier_name_en", "Tier"),
-    ("tier_code", "分层代码(tier_code)"),
-    ("reason", "原因(reason)"),
-    ("recency_days", "距上次购买天数(recency_days)"),
-    ("frequency_365d", "近365天订单数(orders_365d)"),
-    ("monetary_365d", "近365天消费额(monetary_365d)"),
-    ("phone", "手机(phone)"),
-    ("email", "邮箱(email)"),
-    ("member_id", "会员号(member_id)"),
-    ("as_of_date", "日期(as_of_date)"),
-]
+HEADERS: dict[str, str] = {
+    "change": "变化(change)",
+    "customer_id": "客户ID(customer_id)",
+    "tier_name_zh": "分层(tier)",
+    "tier_name_en": "Tier",
+    "tier_code": "分层代码(tier_code)",
+    "reason": "原因(reason)",
+    "recency_days": "距上次购买天数(recency_days)",
+    "frequency_365d": "近365天订单数(orders_365d)",
+    "monetary_365d": "近365天消费额(monetary_365d)",
+    "phone": "手机(phone)",
+    "email": "邮箱(email)",
+    "member_id": "会员号(member_id)",
+    "as_of_date": "日期(as_of_date)",
+}
 
 
-def tier_query(day: date, tier_code: str) -> tuple[str, list]:
+def _lit(text: str) -> str:
+    return exp.Literal.string(text).sql()
+
+
+def tier_query(day: date, tier_code: str, pii: Pii) -> tuple[str, list]:
     sql = f"""
         select
             a.customer_id,
@@ -45,8 +42,8 @@ def tier_query(day: date, tier_code: str) -> tuple[str, list]:
             a.recency_days,
             a.frequency_365d,
             round(a.monetary_365d, 2) as monetary_365d,
-            {masked_phone("c.phone")} as phone,
-            {masked_email("c.email")} as email,
+            {pii("c.phone", "phone", "phone")},
+            {pii("c.email", "email", "email")},
             c.member_id,
             a.as_of_date
         from tier_assignments as a
@@ -57,82 +54,64 @@ def tier_query(day: date, tier_code: str) -> tuple[str, list]:
     return sql, [day, tier_code]
 
 
-@contextlib.contextmanager
-def staged_folder(day_dir: Path, name: str) -> Iterator[Path]:
-    """Yield a fresh hidden folder; on success it replaces `day_dir/name` whole."""
-    day_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=day_dir))
-    try:
-        yield staging
-        final = day_dir / name
-        old = day_dir / f".{name}-old"
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            final.rename(old)
-        staging.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def tier_delta_query(day: date, tier_code: str, pii: Pii) -> tuple[str, list]:
+    """Customers who joined the tier today (added) or left it since yesterday (removed)."""
+    sql = f"""
+        with today as (
+            select * from tier_assignments where as_of_date = ? and is_primary
+        ),
+        yesterday as (
+            select * from tier_assignments where as_of_date = ? and is_primary
+        ),
+        changes as (
+            select 'added' as change, t.customer_id,
+                t.rule_id || ': ' || coalesce(t.evidence, '') as reason
+            from today as t
+            left join yesterday as y on y.customer_id = t.customer_id
+            where t.tier_code = ? and (y.tier_code is null or y.tier_code <> t.tier_code)
+            union all
+            select 'removed' as change, y.customer_id,
+                'now: ' || coalesce(t.tier_code, 'no tier') as reason
+            from yesterday as y
+            left join today as t on t.customer_id = y.customer_id
+            where y.tier_code = ? and (t.tier_code is null or t.tier_code <> y.tier_code)
+        )
+        select
+            d.change,
+            d.customer_id,
+            {_lit(tier_code)} as tier_code,
+            d.reason,
+            {pii("c.phone", "phone", "phone")},
+            {pii("c.email", "email", "email")},
+            c.member_id,
+            cast(? as date) as as_of_date
+        from changes as d
+        left join customer_contacts as c on c.customer_id = d.customer_id
+        order by d.change, d.customer_id
+    """
+    return sql, [day, day - timedelta(days=1), tier_code, tier_code, day]
 
 
-def _relative(files: list[WrittenFile], folder: str) -> list[WrittenFile]:
-    return [
-        WrittenFile(f"{folder}/{f.path}", f.rows, f.bytes, f.sha256, f.kind, f.key) for f in files
-    ]
-
-
-def write_tier_audiences(
-    conn: duckdb.DuckDBPyConnection, policy: TierPolicy, day: date, day_dir: Path
-) -> list[WrittenFile]:
-    """Write audiences/tier_<code>.csv for every tier of the policy, swapped in whole."""
-    written: list[WrittenFile] = []
-    with staged_folder(day_dir, "audiences") as staging:
-        for tier in policy.tiers:
-            sql, params = tier_query(day, tier.code)
-            reader = conn.sql(sql, params=params).to_arrow_reader(100_000)
-            path = staging / f"tier_{tier.code}.csv"
-            rows = write_csv_bom(path, reader, [h for _, h in TIER_COLUMNS])
-            written.append(describe(path, staging, rows, kind="tier_audience", key=tier.code))
-    return _relative(written, "audiences")
-
-
-def write_action_audiences(
-    conn: duckdb.DuckDBPyConnection, actions: list[PlannedAction], day: date, day_dir: Path
-) -> list[WrittenFile]:
-    """actions/<action_id>.csv (contact these) and <action_id>.holdout.csv (do not contact)."""
-    written: list[WrittenFile] = []
-    with staged_folder(day_dir, "actions") as staging:
-        for action in actions:
-            for group, suffix in (("treatment", ""), ("holdout", ".holdout")):
-                sql, params = action_query(action, day, group)
-                reader = conn.sql(sql, params=params).to_arrow_reader(100_000)
-                path = staging / f"{action.id}{suffix}.csv"
-                rows = write_csv_bom(path, reader, [h for _, h in ACTION_COLUMNS])
-                written.append(describe(path, staging, rows, kind=f"action_{group}", key=action.id))
-    return _relative(written, "actions")
-
-
-def write_day_manifest(
-    day_dir: Path,
-    day: date,
-    policy: TierPolicy,
-    strategy: Strategy,
-    files: list[WrittenFile],
-) -> Path:
-    counts = {f.key: f.rows for f in files if f.kind == "tier_audience"}
-    actions: dict[str, dict[str, int]] = {}
-    for f in files:
-        if f.kind.startswith("action_"):
-            actions.setdefault(f.key, {})[f.kind.removeprefix("action_")] = f.rows
-    header = {
-        "as_of_date": day.isoformat(),
-        "policy_version": policy.version,
-        "strategy_version": strategy.version,
-        "tier_counts": counts,
-        "action_counts": actions,
-        "customers": sum(counts.values()),
-        "pii": "masked",
-    }
-    path = day_dir / "manifest.json"
-    write_manifest(path, header, files)
-    return path
+def tier_lists(policy: TierPolicy, day: date) -> list[ListSpec]:
+    specs = []
+    for tier in policy.tiers:
+        code = tier.code
+        specs.append(
+            ListSpec(
+                f"audiences/tier_{code}",
+                "tier_audience",
+                code,
+                lambda pii, code=code: tier_query(day, code, pii),
+                HEADERS,
+            )
+        )
+        specs.append(
+            ListSpec(
+                f"audiences/tier_{code}.delta",
+                "tier_delta",
+                code,
+                lambda pii, code=code: tier_delta_query(day, code, pii),
+                HEADERS,
+            )
+        )
+    return specs

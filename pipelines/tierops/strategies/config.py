@@ -72,7 +72,9 @@ class Action(StrictModel):
     @classmethod
     def _id(cls, value: str) -> str:
         if not ACTION_ID.match(value):
-            raise ValueError(f"expected a lower_snake_case action id such as hv_care_call, got {value!r}")
+            raise ValueError(
+                f"expected a lower_snake_case action id such as hv_care_call, got {value!r}"
+            )
         return value
 
     @field_validator("channel")

@@ -71,9 +71,7 @@ def evidence_sql(action: PlannedAction, column_types: dict[str, str], alias: str
     return " || ".join(pieces) if pieces else "''"
 
 
-def candidates_sql(
-    actions: list[PlannedAction], column_types: dict[str, str], day: date
-) -> str:
+def candidates_sql(actions: list[PlannedAction], column_types: dict[str, str], day: date) -> str:
     """Every (customer, action) whose tier and trigger match on `day`, with the gate inputs."""
     previous = day - timedelta(days=1)
     selects = []

@@ -1,0 +1,108 @@
+"""Everything written for one day: the lists of every tier and action, then the manifest,
+published to every destination of config/destinations.yaml."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import duckdb
+
+from tierops.exports.actions import action_lists
+from tierops.exports.audiences import tier_lists
+from tierops.exports.destinations import DestinationsConfig, Target
+from tierops.exports.files import WrittenFile
+from tierops.exports.lists import ListSpec, write_list
+from tierops.exports.pii import Pii
+from tierops.settings import Settings
+from tierops.strategies.config import PlannedAction, Strategy
+from tierops.tiering.policy import TierPolicy
+
+
+@dataclass(frozen=True)
+class Published:
+    destination: str
+    manifest: str
+    files: list[WrittenFile]
+    header: dict
+
+
+def day_lists(policy: TierPolicy, actions: list[PlannedAction], day: date) -> list[ListSpec]:
+    return [*tier_lists(policy, day), *action_lists(actions, day)]
+
+
+def _counts(conn: duckdb.DuckDBPyConnection, day: date, specs: list[ListSpec]) -> dict:
+    """Per tier and action: rows of each list, with deltas split into added and removed."""
+    tiers: dict[str, int] = {}
+    tier_changes: dict[str, dict[str, int]] = {}
+    actions: dict[str, dict[str, int]] = {}
+    for spec in specs:
+        sql, params = spec.query(Pii("masked"))
+        if spec.kind.endswith("_delta"):
+            rows = conn.execute(
+                f"select change, count(*) from ({sql}) as d group by change", params
+            ).fetchall()
+            split = {"added": 0, "removed": 0} | {k: int(v) for k, v in rows}
+            if spec.kind == "tier_delta":
+                tier_changes[spec.key] = split
+            else:
+                actions.setdefault(spec.key, {}).update(split)
+            continue
+        n = int(conn.execute(f"select count(*) from ({sql}) as d", params).fetchone()[0])
+        if spec.kind == "tier_audience":
+            tiers[spec.key] = n
+        else:
+            actions.setdefault(spec.key, {})[spec.kind.removeprefix("action_")] = n
+    return {"tier_counts": tiers, "tier_changes": tier_changes, "action_counts": actions}
+
+
+def export_day(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    destinations: DestinationsConfig,
+    salt: str,
+    policy: TierPolicy,
+    strategy: Strategy,
+    actions: list[PlannedAction],
+    day: date,
+) -> list[Published]:
+    specs = day_lists(policy, actions, day)
+    counts = _counts(conn, day, specs)
+    threshold_versions = [
+        r[0]
+        for r in conn.execute(
+            "select distinct threshold_version from tier_assignments "
+            "where as_of_date = ? and threshold_version is not null order by 1",
+            [day],
+        ).fetchall()
+    ]
+    out = []
+    for destination in destinations.destinations:
+        target = Target(destination, settings)
+        trusted = destination.trusted
+        human = Pii("clear") if trusted else Pii("masked")
+        system = Pii("clear") if trusted else Pii("hashed", salt)
+        with target.staging(day.isoformat()) as staging:
+            files: list[WrittenFile] = []
+            for spec in specs:
+                files += write_list(conn, spec, staging, human, system)
+            header = {
+                "as_of_date": day.isoformat(),
+                "destination": destination.name,
+                "trusted": trusted,
+                "pii": {
+                    "csv_xlsx": "clear" if trusted else "masked",
+                    "parquet": "clear" if trusted else "sha256(salt || value)",
+                },
+                "policy_version": policy.version,
+                "threshold_versions": threshold_versions,
+                "strategy_version": strategy.version,
+                **counts,
+                "customers": sum(counts["tier_counts"].values()),
+            }
+            body = {**header, "files": [asdict(f) for f in sorted(files, key=lambda f: f.path)]}
+            manifest = json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+            path = target.publish(day.isoformat(), staging, manifest.encode("utf-8"))
+        out.append(Published(destination.name, path, files, header))
+    return out
