@@ -153,6 +153,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_validate(_args: argparse.Namespace) -> int:
     """Check every config file without touching data."""
     from tierops.checks.config import load_checks_config
+    from tierops.crm.assets import crm_config
+    from tierops.exports.destinations import load_destinations
     from tierops.identity.config import load_identity_config
     from tierops.ingestion.mapping import load_mappings
     from tierops.reporting.config import load_reporting_config
@@ -170,6 +172,9 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     )
     strategy, planned = plan_strategy(settings)
     _say(f"strategy {strategy.version}: {len(planned)} actions over {', '.join(strategy.tiers)}")
+    crm = crm_config(settings)
+    _say(f"crm {crm.version}: {len(crm.levels)} levels, grace {crm.grace_days} days")
+    load_destinations(settings.config_dir)
     load_identity_config(settings.config_dir)
     load_checks_config(settings.config_dir)
     load_reporting_config(settings.config_dir, compiled.policy)

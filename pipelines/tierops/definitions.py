@@ -8,6 +8,7 @@ from collections import defaultdict
 from dagster import AssetKey, BetaWarning, Definitions, JobDefinition, PreviewWarning
 from dagster_dbt import DbtCliResource
 
+from tierops.crm.assets import build_crm_asset
 from tierops.exports.assets import build_export_asset
 from tierops.ingestion.assets import build_feed_asset, feed_asset_key
 from tierops.ingestion.mapping import load_mappings
@@ -43,6 +44,7 @@ def build_definitions(settings: Settings) -> Definitions:
         build_dbt_assets(settings, feeds_by_table),
         build_tiering_asset(settings, partitions),
         build_contact_ledger_asset(settings, partitions),
+        build_crm_asset(settings, partitions),
         build_export_asset(settings, partitions),
         build_kpi_asset(settings, partitions),
         build_experiment_asset(settings, partitions),

@@ -21,6 +21,9 @@ FULL_PHONE = re.compile(r"(?<!\d)1\d{10}(?!\d)")
 FULL_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9.-]+\.[a-z]{2,}")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MEMORY_ROOT = "memory://tierops-export-test"
+GRACE_DAYS = 10
+LEVEL_RANK = {"diamond": 4, "gold": 3, "silver": 2, "regular": 1}
+TIER_RANK = {"high_value": 4, "growth": 3, "churn_risk": 2, "new": 2, "dormant": 1}
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +41,11 @@ def exported(tmp_path_factory, small_landing):
         ],
     }
     (home.config_dir / "destinations.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    crm = yaml.safe_load((home.config_dir / "crm.yaml").read_text(encoding="utf-8"))
+    crm["grace_days"] = GRACE_DAYS
+    (home.config_dir / "crm.yaml").write_text(
+        yaml.safe_dump(crm, allow_unicode=True), encoding="utf-8"
+    )
     with pytest.MonkeyPatch.context() as monkeypatch:
         _activate(home, monkeypatch)
         monkeypatch.setenv("TIEROPS_TEST_SALT", "pepper")
@@ -153,3 +161,70 @@ def test_trusted_fsspec_destination_gets_clear_contacts(exported):
         if entry["path"].endswith(".csv"):
             clear_phones += len(FULL_PHONE.findall(data.decode("utf-8-sig")))
     assert clear_phones > 100
+
+
+def test_membership_level_is_the_best_level_of_the_grace_period(exported):
+    home, _ = exported
+    import duckdb
+
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        tiers = con.execute(
+            "select customer_id, as_of_date, tier_code from tier_assignments where is_primary "
+            "order by customer_id, as_of_date"
+        ).fetchall()
+        levels = {
+            (c, d): (lv, prev, ch, grace)
+            for c, d, lv, prev, ch, grace in con.execute(
+                "select customer_id, as_of_date, level_code, previous_level_code, change, "
+                "in_grace from crm_membership"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    by_customer: dict[str, list] = {}
+    for customer, day, tier in tiers:
+        by_customer.setdefault(customer, []).append((day, TIER_RANK[tier]))
+    seen = {"upgrade": 0, "downgrade": 0, "grace": 0}
+    for customer, days in by_customer.items():
+        previous = None
+        for day, rank in days:
+            best = max(r for d, r in days if 0 <= (day - d).days < GRACE_DAYS)
+            level, prev_level, change, grace = levels[(customer, day)]
+            assert LEVEL_RANK[level] == best, (customer, day)
+            assert grace == (best > rank)
+            if previous is None or (day - previous[0]).days != 1:
+                assert change == "new" and prev_level is None
+            else:
+                assert prev_level == previous[1]
+                expected = (
+                    "upgrade"
+                    if best > LEVEL_RANK[previous[1]]
+                    else "downgrade"
+                    if best < LEVEL_RANK[previous[1]]
+                    else "unchanged"
+                )
+                assert change == expected
+                seen[change] = seen.get(change, 0) + 1
+            seen["grace"] += grace
+            previous = (day, level)
+    assert len(levels) == len(tiers)
+    assert seen["upgrade"] > 0 and seen["downgrade"] > 0 and seen["grace"] > 0, seen
+
+
+def test_crm_sync_file_lists_levels_benefits_and_changes(exported):
+    home, _ = exported
+    day_dir = home.outputs / SMALL_END.isoformat()
+    full = pq.read_table(day_dir / "crm/membership_sync.parquet").to_pylist()
+    changes = pq.read_table(day_dir / "crm/membership_changes.parquet").to_pylist()
+    manifest = _manifest(day_dir)
+    assert len(full) == manifest["customers"]
+    assert manifest["crm_version"] == "crm-v1"
+    assert changes == [r for r in full if r["change"] != "unchanged"]
+    multiplier = {"diamond": 3.0, "gold": 2.0, "silver": 1.5, "regular": 1.0}
+    for r in full:
+        assert r["points_multiplier"] == multiplier[r["level_code"]]
+        assert r["dedicated_service"] == (r["level_code"] == "diamond")
+        assert LEVEL_RANK[r["level_code"]] >= TIER_RANK[r["tier_code"]]
+    from_csv = _cells(day_dir / "crm/membership_sync.csv")
+    assert len(from_csv) - 1 == len(full)

@@ -14,6 +14,7 @@ from dagster import (
     asset,
 )
 
+from tierops.crm.assets import CRM_MEMBERSHIP, crm_config
 from tierops.exports.day import export_day
 from tierops.exports.destinations import load_destinations, pii_salt
 from tierops.partitions import run_window
@@ -29,14 +30,15 @@ AUDIENCE_FILES = AssetKey(["audience_files"])
 def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> AssetsDefinition:
     @asset(
         key=AUDIENCE_FILES,
-        deps=[TIER_ASSIGNMENTS, CONTACT_LEDGER, AssetKey(["customer_contacts"])],
+        deps=[TIER_ASSIGNMENTS, CONTACT_LEDGER, CRM_MEMBERSHIP, AssetKey(["customer_contacts"])],
         group_name="exports",
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
         kinds={"csv", "parquet"},
         description=(
-            "<day>/audiences/tier_<code>[.delta] and actions/<action>[.holdout|.delta] as CSV "
+            "<day>/audiences/tier_<code>[.delta], actions/<action>[.holdout|.delta] and "
+            "crm/membership_sync|changes as CSV "
             "(UTF-8 with BOM) and XLSX with masked contacts, Parquet with hashed contacts, plus "
             "manifest.json, for the last day of the run, in every destination."
         ),
@@ -44,13 +46,14 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
     def audience_files(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         policy = load_policy(settings.config_dir)
         strategy, planned = plan_strategy(settings)
+        crm = crm_config(settings)
         destinations = load_destinations(settings.config_dir)
         salt = pii_salt(destinations, settings)
         _, end = run_window(context)
         day = end - timedelta(days=1)
         with warehouse.connect(read_only=True) as conn:
             published = export_day(
-                conn, settings, destinations, salt, policy, strategy, planned, day
+                conn, settings, destinations, salt, policy, strategy, planned, crm, day
             )
         first = published[0]
         context.log.info(
@@ -65,6 +68,7 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
                 "rows_per_tier": MetadataValue.json(first.header["tier_counts"]),
                 "tier_changes": MetadataValue.json(first.header["tier_changes"]),
                 "per_action": MetadataValue.json(first.header["action_counts"]),
+                "crm_and_segments": MetadataValue.json(first.header["other_counts"]),
                 "files": len(first.files),
                 "strategy_version": strategy.version,
             }

@@ -9,6 +9,8 @@ from datetime import date
 
 import duckdb
 
+from tierops.crm.config import CrmConfig
+from tierops.crm.sync import crm_lists
 from tierops.exports.actions import action_lists
 from tierops.exports.audiences import tier_lists
 from tierops.exports.destinations import DestinationsConfig, Target
@@ -28,8 +30,10 @@ class Published:
     header: dict
 
 
-def day_lists(policy: TierPolicy, actions: list[PlannedAction], day: date) -> list[ListSpec]:
-    return [*tier_lists(policy, day), *action_lists(actions, day)]
+def day_lists(
+    policy: TierPolicy, actions: list[PlannedAction], crm: CrmConfig, day: date
+) -> list[ListSpec]:
+    return [*tier_lists(policy, day), *action_lists(actions, day), *crm_lists(crm, day)]
 
 
 def _counts(conn: duckdb.DuckDBPyConnection, day: date, specs: list[ListSpec]) -> dict:
@@ -37,6 +41,7 @@ def _counts(conn: duckdb.DuckDBPyConnection, day: date, specs: list[ListSpec]) -
     tiers: dict[str, int] = {}
     tier_changes: dict[str, dict[str, int]] = {}
     actions: dict[str, dict[str, int]] = {}
+    other: dict[str, dict[str, int]] = {}
     for spec in specs:
         sql, params = spec.query(Pii("masked"))
         if spec.kind.endswith("_delta"):
@@ -52,9 +57,16 @@ def _counts(conn: duckdb.DuckDBPyConnection, day: date, specs: list[ListSpec]) -
         n = int(conn.execute(f"select count(*) from ({sql}) as d", params).fetchone()[0])
         if spec.kind == "tier_audience":
             tiers[spec.key] = n
-        else:
+        elif spec.kind.startswith("action_"):
             actions.setdefault(spec.key, {})[spec.kind.removeprefix("action_")] = n
-    return {"tier_counts": tiers, "tier_changes": tier_changes, "action_counts": actions}
+        else:
+            other.setdefault(spec.kind, {})[spec.key] = n
+    return {
+        "tier_counts": tiers,
+        "tier_changes": tier_changes,
+        "action_counts": actions,
+        "other_counts": other,
+    }
 
 
 def export_day(
@@ -65,9 +77,10 @@ def export_day(
     policy: TierPolicy,
     strategy: Strategy,
     actions: list[PlannedAction],
+    crm: CrmConfig,
     day: date,
 ) -> list[Published]:
-    specs = day_lists(policy, actions, day)
+    specs = day_lists(policy, actions, crm, day)
     counts = _counts(conn, day, specs)
     threshold_versions = [
         r[0]
@@ -98,6 +111,7 @@ def export_day(
                 "policy_version": policy.version,
                 "threshold_versions": threshold_versions,
                 "strategy_version": strategy.version,
+                "crm_version": crm.version,
                 **counts,
                 "customers": sum(counts["tier_counts"].values()),
             }

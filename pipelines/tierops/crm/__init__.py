@@ -1,0 +1,1 @@
+"""CRM membership sync: tiers mapped onto membership levels and benefits, with hysteresis."""

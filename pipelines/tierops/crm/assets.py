@@ -1,0 +1,84 @@
+"""The CRM membership asset: levels with hysteresis for every day of the run."""
+
+from datetime import timedelta
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    asset,
+)
+
+from tierops.crm.config import CrmConfig, load_crm
+from tierops.crm.sync import statements
+from tierops.partitions import run_window
+from tierops.settings import Settings
+from tierops.tiering.assets import TIER_ASSIGNMENTS
+from tierops.tiering.policy import load_policy
+from tierops.warehouse import WAREHOUSE_POOL, Warehouse
+
+CRM_MEMBERSHIP = AssetKey(["crm_membership"])
+
+
+def crm_config(settings: Settings) -> CrmConfig:
+    policy = load_policy(settings.config_dir)
+    return load_crm(settings.config_dir, [t.code for t in policy.tiers])
+
+
+def build_crm_asset(settings: Settings, partitions: PartitionsDefinition) -> AssetsDefinition:
+    @asset(
+        key=CRM_MEMBERSHIP,
+        deps=[TIER_ASSIGNMENTS],
+        group_name="exports",
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "sql"},
+        description=(
+            "Membership level per customer and day from config/crm.yaml: best level earned in "
+            "the last grace_days days (upgrades at once, downgrades after the grace period)."
+        ),
+    )
+    def crm_membership(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        config = crm_config(settings)
+        start, end = run_window(context)
+        last = end - timedelta(days=1)
+        with warehouse.connect() as conn:
+            conn.execute("begin transaction")
+            for sql in statements(config, start, end):
+                conn.execute(sql)
+            conn.execute("commit")
+            levels = dict(
+                conn.execute(
+                    "select level_code, count(*) from crm_membership where as_of_date = ? "
+                    "group by 1 order by 1",
+                    [last],
+                ).fetchall()
+            )
+            changes = dict(
+                conn.execute(
+                    "select change, count(*) from crm_membership where as_of_date = ? "
+                    "group by 1 order by 1",
+                    [last],
+                ).fetchall()
+            )
+            grace = conn.execute(
+                "select count(*) from crm_membership where as_of_date = ? and in_grace", [last]
+            ).fetchone()[0]
+        context.log.info(f"membership levels on {last}: {levels}; changes {changes}")
+        return MaterializeResult(
+            metadata={
+                "as_of_date": last.isoformat(),
+                "crm_version": config.version,
+                "grace_days": config.grace_days,
+                "customers_per_level": MetadataValue.json({k: int(v) for k, v in levels.items()}),
+                "changes_today": MetadataValue.json({k: int(v) for k, v in changes.items()}),
+                "kept_by_grace_period": int(grace),
+            }
+        )
+
+    return crm_membership
