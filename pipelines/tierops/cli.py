@@ -152,8 +152,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def cmd_validate(_args: argparse.Namespace) -> int:
     """Check every config file without touching data."""
-    from tierops.checks.config import load_checks_config
+    from tierops.checks.config import checked_features, load_checks_config
     from tierops.crm.assets import crm_config
+    from tierops.drift.promotions import load_promotions
     from tierops.exports.destinations import load_destinations
     from tierops.identity.config import load_identity_config
     from tierops.ingestion.mapping import load_mappings
@@ -176,18 +177,21 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     _say(f"crm {crm.version}: {len(crm.levels)} levels, grace {crm.grace_days} days")
     load_destinations(settings.config_dir)
     load_identity_config(settings.config_dir)
-    load_checks_config(settings.config_dir)
+    checked_features(
+        load_checks_config(settings.config_dir), set(compiled.column_types), settings.config_dir
+    )
+    load_promotions(settings.config_dir)
     load_reporting_config(settings.config_dir, compiled.policy)
     _say("all config files are valid")
     return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Compute the policy's quantile cut points on a window and store them as a new version."""
+    """Calibrate a new threshold set on a window, store it as a candidate, report its impact."""
+    from tierops.drift.recalibration import excluded_days, recalibrate
     from tierops.tiering.assets import compile_policy
-    from tierops.tiering.thresholds import ThresholdError, active_version, calibrate, load_set
+    from tierops.tiering.thresholds import ThresholdError, active_version, set_active
     from tierops.transform.project import prepare_manifest
-    from tierops.warehouse import Warehouse
 
     settings = get_settings()
     prepare_manifest()
@@ -195,11 +199,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not compiled.quantiles:
         _say(f"policy {compiled.policy.version} has no quantile cut points: nothing to calibrate")
         return 0
-    warehouse = Warehouse(
-        path=str(settings.warehouse_path),
-        lock_timeout_seconds=settings.project.warehouse_lock_timeout_seconds,
-    )
-    with warehouse.connect() as conn:
+    with _warehouse().connect() as conn:
         has_features = conn.execute(
             "select count(*) from information_schema.tables where table_name = 'customer_features'"
         ).fetchone()[0]
@@ -212,36 +212,98 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             args.end or conn.execute("select max(as_of_date) from customer_features").fetchone()[0]
         )
         start = args.start or end
+        try:
+            excluded = excluded_days(
+                start, end, args.exclude or [], args.exclude_promotions, settings.config_dir
+            )
+        except ValueError as exc:
+            raise SystemExit(f"--{exc}") from None
         before = active_version(conn)
         try:
-            version = calibrate(
+            report = recalibrate(
                 conn,
                 compiled,
                 start,
                 end,
+                settings.outputs_dir,
+                exclude=excluded,
+                impact_day=args.impact_date,
                 source=f"tierops calibrate ({settings.warehouse_path.name})",
-                adopt=True if args.adopt else None,
                 note=args.note or "",
             )
         except ThresholdError as exc:
             _say(f"calibration failed: {exc}")
             return 1
-        made = load_set(conn, version)
+        made = report.candidate
+        if args.adopt or before is None:
+            set_active(conn, made.version)
     _say(
-        f"threshold set v{made.version} from {made.window_start} .. {made.window_end}: "
+        f"threshold set v{made.version} from {made.window_start} .. {made.window_end}"
+        f"{f' without {len(made.excluded_dates)} excluded days' if made.excluded_dates else ''}: "
         f"{made.rows_used:,} customer-days of {made.customers:,} customers "
         f"(policy {made.policy_version}, data fingerprint {made.fingerprint})"
     )
-    for value in made.values.values():
+    old = report.previous.values if report.previous else {}
+    for name, value in made.values.items():
         shown = "null" if value.value is None else f"{value.value:,.2f}"
-        _say(f"  {value.label:<32} {shown:>14}")
-    if made.status == "active":
+        was = old.get(name)
+        before_text = f"  (active: {was.value:,.2f})" if was and was.value is not None else ""
+        _say(f"  {value.label:<32} {shown:>14}{before_text}")
+    _say(
+        f"impact on {report.day}: {report.moved:,} of {report.migration.customers:,} customers "
+        f"would change tier; report in {report.folder}"
+    )
+    for line in report.migration.table().splitlines():
+        _say(f"  {line}")
+    if args.adopt or before is None:
         note = "" if before is None or args.adopt else " (no set was active)"
         _say(f"v{made.version} is now the ACTIVE set{note}; the next run uses it")
     else:
         _say(
             f"v{made.version} is stored as a candidate; v{before} stays active "
-            "(use --adopt to switch at calibration time)"
+            f"(review the report, then `tierops thresholds adopt {made.version}`)"
+        )
+    return 0
+
+
+def cmd_thresholds(args: argparse.Namespace) -> int:
+    """List threshold set versions, or adopt one."""
+    from tierops.drift.recalibration import impact_rows
+    from tierops.tiering.thresholds import ThresholdError, load_set, set_active, versions
+
+    if args.action == "adopt":
+        with _warehouse().connect() as conn:
+            try:
+                tset = load_set(conn, args.version)
+            except ThresholdError as exc:
+                raise SystemExit(str(exc)) from None
+            set_active(conn, tset.version)
+        _say(
+            f"v{tset.version} is now the ACTIVE threshold set. Days already processed keep the "
+            "set they were made with; re-run the days that should use it, e.g. "
+            "`tierops backfill --start <first> --end <last>`"
+        )
+        return 0
+    with _warehouse().connect() as conn:
+        sets = versions(conn)
+        moved = {
+            t.version: sum(n for f, to, n in impact_rows(conn, t.version) if f != to)
+            for t in sets
+            if impact_rows(conn, t.version)
+        }
+    if not sets:
+        print("no threshold sets yet (the first tiering run calibrates one)")
+        return 0
+    print(
+        f"{'version':>7}  {'status':<9}  {'window':<23}  {'excl':>4}  {'customers':>9}  "
+        f"{'moves':>7}  {'created':<19}  note"
+    )
+    for t in sets:
+        window = f"{t.window_start} .. {t.window_end}"
+        moves = f"{moved[t.version]:,}" if t.version in moved else "-"
+        print(
+            f"{t.version:>7}  {t.status:<9}  {window:<23}  {len(t.excluded_dates):>4}  "
+            f"{t.customers:>9,}  {moves:>7}  {t.created_at!s:<19}  {t.note or t.source}"
         )
     return 0
 
@@ -409,7 +471,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--adopt", action="store_true", help="make the new set active (the first set always is)"
     )
     cal.add_argument("--note", help="free text stored with the set (why it was made)")
+    cal.add_argument(
+        "--exclude",
+        action="append",
+        metavar="START:END",
+        help="leave these days (inclusive) out of the window; repeatable",
+    )
+    cal.add_argument(
+        "--exclude-promotions",
+        action="store_true",
+        help="leave out the promotions of config/promotions.yaml (plus their settle days)",
+    )
+    cal.add_argument(
+        "--impact-date", type=_parse_date, help="day to compare on (default: newest snapshot)"
+    )
     cal.set_defaults(func=cmd_calibrate)
+
+    thr = sub.add_parser("thresholds", help="threshold set versions: list, adopt VERSION")
+    thr_sub = thr.add_subparsers(dest="action", required=True)
+    thr_sub.add_parser("list", help="every version with status, window and impact")
+    adopt = thr_sub.add_parser("adopt", help="make VERSION the active set")
+    adopt.add_argument("version", type=int)
+    thr.set_defaults(func=cmd_thresholds)
 
     mig = sub.add_parser("migration", help="tier migration matrix between two days (from -> to)")
     mig.add_argument("--from", dest="from_date", type=_parse_date, required=True)

@@ -9,6 +9,8 @@ from dagster import AssetKey, BetaWarning, Definitions, JobDefinition, PreviewWa
 from dagster_dbt import DbtCliResource
 
 from tierops.crm.assets import build_crm_asset
+from tierops.drift.assets import build_drift_asset
+from tierops.drift.jobs import calibrate_job
 from tierops.exports.assets import build_export_asset
 from tierops.ingestion.assets import build_feed_asset, feed_asset_key
 from tierops.ingestion.mapping import load_mappings
@@ -43,6 +45,7 @@ def build_definitions(settings: Settings) -> Definitions:
         *(build_feed_asset(m, settings, partitions) for m in mappings),
         build_dbt_assets(settings, feeds_by_table),
         build_tiering_asset(settings, partitions),
+        build_drift_asset(settings, partitions),
         build_contact_ledger_asset(settings, partitions),
         build_crm_asset(settings, partitions),
         build_export_asset(settings, partitions),
@@ -53,7 +56,7 @@ def build_definitions(settings: Settings) -> Definitions:
     assets.append(build_report_asset(settings, partitions, check_keys))
     return Definitions(
         assets=assets,
-        jobs=[job],
+        jobs=[job, calibrate_job(settings)],
         schedules=[nightly_schedule(job, settings)],
         resources={
             "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=dbt_executable()),

@@ -1,29 +1,102 @@
-"""`config/checks.yaml`: thresholds and severities of the tier checks."""
+"""`config/checks.yaml`: thresholds and severities of the tier and drift checks."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from tierops.lib.configfile import StrictModel, load_model
+from tierops.lib.configfile import ConfigError, StrictModel, load_model
+
+Severity = Literal["warn", "error"]
 
 
-class ShareChangeCheck(StrictModel):
+class PsiSettings(StrictModel):
+    """A PSI check fires above max(psi_floor, chi-square critical value at `alpha`)."""
+
+    psi_floor: float = Field(0.1, gt=0, description="PSI that always counts as a shift")
+    alpha: float = Field(
+        0.01, gt=0, lt=0.5, description="false-alarm rate the sample-size-aware limit allows"
+    )
+
+
+class ShareChangeCheck(PsiSettings):
     max_abs_change_pp: float = Field(
         5.0,
         gt=0,
         le=100,
         description="Largest allowed day-on-day change of a tier's share, in percentage points",
     )
-    severity: Literal["warn", "error"] = "warn"
+    severity: Severity = "warn"
+
+
+class BaselineShareCheck(PsiSettings):
+    max_abs_change_pp: float = Field(8.0, gt=0, le=100)
+    severity: Severity = "warn"
+
+
+class TierBounds(StrictModel):
+    min_share: float | None = Field(None, ge=0, le=1)
+    max_share: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TierBounds:
+        low, high = self.min_share, self.max_share
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_share {self.min_share} is above max_share {self.max_share}")
+        return self
+
+
+class SkewCheck(StrictModel):
+    bounds: dict[str, TierBounds] = Field(
+        default_factory=lambda: {
+            "high_value": TierBounds(max_share=0.20),
+            "churn_risk": TierBounds(max_share=0.40),
+        }
+    )
+    severity: Severity = "warn"
+
+
+class RfmShiftCheck(PsiSettings):
+    psi_floor: float = Field(0.05, gt=0, description="PSI that always counts as a shift")
+    features: list[str] = Field(
+        default_factory=lambda: ["days_since_last_order", "orders_30d", "monetary_365d"],
+        min_length=1,
+    )
+    bins: int = Field(10, ge=2, le=50, description="equal-frequency bins of the baseline")
+    severity: Severity = "warn"
+
+
+class CoverageCheck(StrictModel):
+    min_abs_change_pp: float = Field(
+        2.0, ge=0, le=100, description="deviation from the nominal share always tolerated"
+    )
+    alpha: float = Field(0.01, gt=0, lt=0.5)
+    severity: Severity = "warn"
 
 
 class ChecksConfig(StrictModel):
     tier_share_change: ShareChangeCheck = ShareChangeCheck()
+    tier_shares_vs_baseline: BaselineShareCheck = BaselineShareCheck()
+    tier_skew: SkewCheck = SkewCheck()
+    rfm_shift: RfmShiftCheck = RfmShiftCheck()
+    cut_point_coverage: CoverageCheck = CoverageCheck()
 
 
 def load_checks_config(config_dir: Path) -> ChecksConfig:
     path = config_dir / "checks.yaml"
     return load_model(ChecksConfig, path) if path.exists() else ChecksConfig()
+
+
+def checked_features(config: ChecksConfig, columns: set[str], config_dir: Path) -> list[str]:
+    """The rfm_shift features, each one a column of customer_features (else a ConfigError)."""
+    for i, feature in enumerate(config.rfm_shift.features):
+        if feature not in columns:
+            raise ConfigError(
+                config_dir / "checks.yaml",
+                f"rfm_shift.features[{i}]",
+                f"unknown column {feature!r}; expected a numeric column of customer_features "
+                "such as days_since_last_order, orders_30d, orders_365d, monetary_365d",
+            )
+    return config.rfm_shift.features

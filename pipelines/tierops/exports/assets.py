@@ -8,6 +8,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     BackfillPolicy,
+    Failure,
     MaterializeResult,
     MetadataValue,
     PartitionsDefinition,
@@ -15,6 +16,8 @@ from dagster import (
 )
 
 from tierops.crm.assets import CRM_MEMBERSHIP, crm_config
+from tierops.drift.assets import TIER_DRIFT
+from tierops.drift.checks import blocking_failures
 from tierops.exports.day import export_day
 from tierops.exports.destinations import load_destinations, pii_salt
 from tierops.partitions import run_window
@@ -30,7 +33,13 @@ AUDIENCE_FILES = AssetKey(["audience_files"])
 def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> AssetsDefinition:
     @asset(
         key=AUDIENCE_FILES,
-        deps=[TIER_ASSIGNMENTS, CONTACT_LEDGER, CRM_MEMBERSHIP, AssetKey(["customer_contacts"])],
+        deps=[
+            TIER_ASSIGNMENTS,
+            TIER_DRIFT,
+            CONTACT_LEDGER,
+            CRM_MEMBERSHIP,
+            AssetKey(["customer_contacts"]),
+        ],
         group_name="exports",
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
@@ -52,6 +61,20 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
         _, end = run_window(context)
         day = end - timedelta(days=1)
         with warehouse.connect(read_only=True) as conn:
+            blocked = blocking_failures(conn, day)
+            if blocked:
+                raise Failure(
+                    description=(
+                        f"audiences for {day} were NOT exported: drift check(s) of severity error "
+                        f"failed: {'; '.join(f'{o.check}: {o.summary}' for o in blocked)}. Review "
+                        "them (tierops ui: asset tier_drift, Checks tab), recalibrate or correct "
+                        "the data, then re-run the day."
+                    ),
+                    metadata={
+                        "as_of_date": day.isoformat(),
+                        "blocked_by": [o.check for o in blocked],
+                    },
+                )
             published = export_day(
                 conn, settings, destinations, salt, policy, strategy, planned, crm, day
             )

@@ -52,8 +52,7 @@ def read_day(mapping: FeedMapping, landing_dir: Path, day: date) -> RawBatch:
     path = landing_dir / rel
     if not path.is_file():
         if src.missing == "empty":
-            empty = pa.table({c: pa.array([], pa.string()) for c in mapping.source_columns()})
-            return RawBatch(_numbered(empty), rel, day)
+            return RawBatch(_empty(mapping), rel, day)
         raise IngestionError(
             f"{mapping.feed}: expected file {path} for {day.isoformat()} was not found "
             f"(pattern {src.path!r} under {landing_dir}). If the source did not deliver, re-run "
@@ -63,6 +62,8 @@ def read_day(mapping: FeedMapping, landing_dir: Path, day: date) -> RawBatch:
         table = _read_csv(path, src.encoding, src.delimiter)
     elif src.format == "jsonl":
         table = _read_jsonl(path, src.encoding, src.explode)
+        if table.num_rows == 0:  # an empty JSONL file has no columns: an empty day
+            return RawBatch(_empty(mapping), rel, day)
     else:
         table = _read_parquet(path)
     if table.num_rows == 0 and src.explode:
@@ -72,6 +73,10 @@ def read_day(mapping: FeedMapping, landing_dir: Path, day: date) -> RawBatch:
                 table = table.append_column(column, pa.array([], pa.string()))
     _require_columns(mapping, table, path)
     return RawBatch(table, rel, day)
+
+
+def _empty(mapping: FeedMapping) -> pa.Table:
+    return _numbered(pa.table({c: pa.array([], pa.string()) for c in mapping.source_columns()}))
 
 
 def _numbered(table: pa.Table) -> pa.Table:

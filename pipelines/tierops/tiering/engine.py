@@ -146,8 +146,12 @@ def statements(
     threshold_version: int | None = None,
     calibrated: dict[str, float | None] | None = None,
     dialect: str = "duckdb",
+    assignments_table: str = "tier_assignments",
+    thresholds_table: str = "tier_thresholds",
 ) -> list[str]:
     """DDL, deletes and inserts that (re)write tiers for as_of_date in [start, end).
+
+    Other table names write a what-if copy (the impact of a candidate threshold set).
 
     Cut points come from a frozen threshold set (`calibrated`, by QuantileRef.name), adjusted by the
     policy's threshold_adjustments; nothing is recomputed from the day's data.
@@ -184,15 +188,18 @@ def statements(
         f"s_{r.name} from cut"
         for r in refs
     )
-    out = [ASSIGNMENTS_DDL, THRESHOLDS_DDL]
-    out.append(f"delete from tier_assignments where {window}")
-    out.append(f"delete from tier_thresholds where {window}")
+    out = [
+        create_table(assignments_table, ASSIGNMENTS_COLUMNS),
+        create_table(thresholds_table, THRESHOLDS_COLUMNS),
+    ]
+    out.append(f"delete from {assignments_table} where {window}")
+    out.append(f"delete from {thresholds_table} where {window}")
     if refs:
         out.append(
-            f"insert into tier_thresholds ({', '.join(THRESHOLDS_COLUMNS)})\n"
+            f"insert into {thresholds_table} ({', '.join(THRESHOLDS_COLUMNS)})\n"
             f"with {features_cte},\n{cut_cte}\n{threshold_rows}"
         )
-    out.append(_assignment_insert(compiled, features_cte, cut_cte, version_sql))
+    out.append(_assignment_insert(compiled, features_cte, cut_cte, version_sql, assignments_table))
     if dialect != "duckdb":
         out = [sqlglot.transpile(s, read="duckdb", write=dialect)[0] for s in out]
     return out
@@ -218,7 +225,7 @@ def _score_sql(compiled: CompiledPolicy) -> str:
 
 
 def _assignment_insert(
-    compiled: CompiledPolicy, features_cte: str, cut_cte: str, version_sql: str
+    compiled: CompiledPolicy, features_cte: str, cut_cte: str, version_sql: str, table: str
 ) -> str:
     """Flags per rule, the primary tier by priority (overlapping mode adds every match), the
     sub-tier inside it, then business overrides on top; every row explains itself."""
@@ -296,7 +303,7 @@ def _assignment_insert(
     }
     flag_sql = ",\n        ".join(flags) or "false as m__none"
     sub_evidence = " ".join(f"when {_lit(s.code)} then se_{s.code}" for s in policy.subtiers)
-    return f"""insert into tier_assignments ({", ".join(ASSIGNMENTS_COLUMNS)})
+    return f"""insert into {table} ({", ".join(ASSIGNMENTS_COLUMNS)})
 with {features_cte},
 {cut_cte},
 scored as (
