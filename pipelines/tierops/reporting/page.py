@@ -163,7 +163,7 @@ def _migration_section(d: ReportData) -> str:
         for t in cols_to:
             n = cells.get((f, t), 0)
             alpha = 0.08 + 0.6 * n / top if n else 0
-            style = f" style='background:rgba(53,102,168,{alpha:.2f})'" if n else ""
+            style = f" style='display:block;background:rgba(53,102,168,{alpha:.2f})'" if n else ""
             row.append(f"<span{style}>{n:,}</span>" if n else "0")
         rows.append(row)
     return (
@@ -172,23 +172,40 @@ def _migration_section(d: ReportData) -> str:
     )
 
 
+def _check_row(c: CheckResult) -> list[str]:
+    if c.passed is None:
+        status = "<span class=na>未执行 / not run</span>"
+    elif c.passed:
+        status = "<span class=ok>通过 / passed</span>"
+    else:
+        cls = "bad" if c.severity == "ERROR" else "warn"
+        status = f"<span class={cls}>未通过 / failed ({escape(c.severity)})</span>"
+    return [escape(c.asset), escape(c.name), status, escape(c.description)]
+
+
 def _checks_section(d: ReportData) -> str:
+    """Failed checks in full; passed and not-run ones folded (a native <details>, no script)."""
     title = "<h2>检查与漂移 / Checks and drift</h2>"
     if not d.checks:
         return title + f"<p class=na>{NA}</p>"
-    rows = []
-    for c in d.checks:
-        if c.passed is None:
-            status = "<span class=na>未执行 / not run</span>"
-        elif c.passed:
-            status = "<span class=ok>通过 / passed</span>"
-        else:
-            cls = "bad" if c.severity == "ERROR" else "warn"
-            status = f"<span class={cls}>未通过 / failed ({escape(c.severity)})</span>"
-        rows.append([escape(c.asset), escape(c.name), status, escape(c.description)])
-    return title + _table(
-        ["资产 / asset", "检查 / check", "结果 / result", "说明 / detail"], rows, 4
+    headers = ["资产 / asset", "检查 / check", "结果 / result", "说明 / detail"]
+    failed = [c for c in d.checks if c.passed is False]
+    others = [c for c in d.checks if c.passed is not False]
+    summary = (
+        f"<p>{len(failed)} 项未通过 / failed, "
+        f"{sum(c.passed is True for c in d.checks)} 项通过 / passed, "
+        f"{sum(c.passed is None for c in d.checks)} 项未执行 / not run</p>"
     )
+    out = title + summary
+    if failed:
+        out += _table(headers, [_check_row(c) for c in failed], 4)
+    if others:
+        out += (
+            f"<details><summary>其余检查 / other checks ({len(others)})</summary>"
+            + _table(headers, [_check_row(c) for c in others], 4)
+            + "</details>"
+        )
+    return out
 
 
 def _kpi_value(row: dict | None) -> str:
