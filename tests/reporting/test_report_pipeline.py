@@ -136,6 +136,8 @@ def test_report_is_self_contained_and_links_every_file(report):
             f"<td>{f['rows']:,}</td>" in text
         )
     assert "tier_shares_vs_previous_day" in text  # check results from the run
+    drift = text[text.index("Drift checks on") : text.index("Latest check results")]
+    assert "tier_shares_vs_previous_run" in drift and "rfm_shift" in drift  # drift_checks rows
     before = (SMALL_END - timedelta(days=30)).isoformat()
     assert f"rows: tier on {before}; columns: tier on {SMALL_END.isoformat()}" in text
     assert "复购率 30d" in text and "Repurchase rate 30d" in text

@@ -53,7 +53,8 @@ class ReportData:
     trend: dict[str, list[tuple[date, float]]]
     migration_from: date | None = None
     migration: list[tuple[str, str, int]] = field(default_factory=list)
-    checks: list[CheckResult] | None = None
+    checks: list[CheckResult] | None = None  # latest Dagster check results
+    drift: list[CheckResult] | None = None  # drift_checks rows of the day (None: no table)
     kpis: list[dict] = field(default_factory=list)
     reactivation_tiers: list[str] = field(default_factory=list)
     renewal_cycle_days: int | None = None
@@ -186,9 +187,15 @@ def _check_row(c: CheckResult) -> list[str]:
 def _checks_section(d: ReportData) -> str:
     """Failed checks in full; passed and not-run ones folded (a native <details>, no script)."""
     title = "<h2>检查与漂移 / Checks and drift</h2>"
+    headers = ["资产 / asset", "检查 / check", "结果 / result", "说明 / detail"]
+    title += f"<h3>当日漂移检查 / Drift checks on {d.day.isoformat()}</h3>"
+    if d.drift:
+        title += _table(headers, [_check_row(c) for c in d.drift], 4)
+    else:
+        title += f"<p class=na>{NA}</p>"
+    title += "<h3>最近一次检查结果 / Latest check results (Dagster)</h3>"
     if not d.checks:
         return title + f"<p class=na>{NA}</p>"
-    headers = ["资产 / asset", "检查 / check", "结果 / result", "说明 / detail"]
     failed = [c for c in d.checks if c.passed is False]
     others = [c for c in d.checks if c.passed is not False]
     summary = (

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from tierops.drift.checks import stored_results
 from tierops.drift.migration import Side, migration
 from tierops.reporting.config import ReportingConfig
 from tierops.reporting.experiments import day_experiments
@@ -80,6 +81,12 @@ def gather_report(
     version, files = day_files(day_dir)
     migration_from, migration = migration_matrix(conn, day, min(config.outcome_windows_days))
     has_kpis = table_exists(conn, "tier_kpis")
+    drift = None
+    if table_exists(conn, "drift_checks"):
+        drift = [
+            CheckResult("tier_drift", o.check, o.passed, o.severity.upper(), o.summary)
+            for o in stored_results(conn, day, day + timedelta(days=1))
+        ]
     return ReportData(
         day=day,
         policy_version=version or policy.version,
@@ -89,6 +96,7 @@ def gather_report(
         migration_from=migration_from,
         migration=migration,
         checks=checks,
+        drift=drift,
         kpis=day_kpis(conn, day) if has_kpis else [],
         reactivation_tiers=list(config.reactivation_tiers),
         renewal_cycle_days=config.renewal_cycle_days,
