@@ -159,6 +159,7 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     from tierops.identity.config import load_identity_config
     from tierops.ingestion.mapping import load_mappings
     from tierops.reporting.config import load_reporting_config
+    from tierops.segments.assets import plan_segments
     from tierops.strategies.assets import plan_strategy
     from tierops.tiering.assets import compile_policy
     from tierops.transform.project import prepare_manifest
@@ -171,6 +172,8 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     _say(
         f"tier policy {compiled.policy.version}: {', '.join(t.code for t in compiled.policy.tiers)}"
     )
+    segments, _ = plan_segments(settings)
+    _say(f"segments: {', '.join(s.code for s in segments.segments) or '(none)'}")
     strategy, planned = plan_strategy(settings)
     _say(f"strategy {strategy.version}: {len(planned)} actions over {', '.join(strategy.tiers)}")
     crm = crm_config(settings)

@@ -21,6 +21,7 @@ from tierops.reporting.assets import (
     build_kpi_asset,
     build_report_asset,
 )
+from tierops.segments.assets import build_segments_asset
 from tierops.settings import Settings, get_settings
 from tierops.strategies.assets import build_contact_ledger_asset
 from tierops.tiering.assets import build_tiering_asset
@@ -46,6 +47,7 @@ def build_definitions(settings: Settings) -> Definitions:
         build_dbt_assets(settings, feeds_by_table),
         build_tiering_asset(settings, partitions),
         build_drift_asset(settings, partitions),
+        build_segments_asset(settings, partitions),
         build_contact_ledger_asset(settings, partitions),
         build_crm_asset(settings, partitions),
         build_export_asset(settings, partitions),

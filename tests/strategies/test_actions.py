@@ -60,7 +60,45 @@ def _strategy() -> dict:
                 },
             ],
         }
+    tiers["growth"]["actions"].append(
+        {
+            "id": "growth_seg",
+            "name_zh": "分群动作",
+            "name_en": "Segment action",
+            "channel": "wechat",
+            "segment": "viewers",
+            "trigger": "days_since_first_seen >= 0",
+            "template": {"id": "T_SEG"},
+            "cadence": {"max_contacts": 100, "per_days": 1},
+            "eligibility": {"require_consent": False, "require_contact": False},
+            "holdout_share": 0,
+            "success": {"metric": "purchase", "window_days": 7},
+        }
+    )
     return {"version": "test-strategy", "holdout_salt": SALT, "tiers": tiers}
+
+
+SEGMENTS = {
+    "segments": [
+        {
+            "code": "viewers",
+            "name_zh": "浏览客户",
+            "name_en": "Viewers",
+            "rule": "product_views_30d >= 2",
+            "valid_from": "2025-03-01",
+            "valid_to": "2025-12-31",
+        },
+        {
+            "code": "lapsed_growth",
+            "name_zh": "成长沉默",
+            "name_en": "Quiet growth",
+            "rule": "days_since_last_visit >= 14",
+            "tiers": ["growth", "churn_risk"],
+            "valid_from": "2025-01-01",
+            "valid_to": "2025-06-15",
+        },
+    ]
+}
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +107,9 @@ def actions_home(tmp_path_factory, small_landing):
     home = make_home(tmp_path_factory.mktemp("actions"), landing_from=landing)
     (home.config_dir / "strategy.yaml").write_text(
         yaml.safe_dump(_strategy(), allow_unicode=True), encoding="utf-8"
+    )
+    (home.config_dir / "segments.yaml").write_text(
+        yaml.safe_dump(SEGMENTS, allow_unicode=True), encoding="utf-8"
     )
     with pytest.MonkeyPatch.context() as monkeypatch:
         _activate(home, monkeypatch)
@@ -294,3 +335,74 @@ def test_deltas_are_the_difference_between_two_days_lists(actions_home, monkeypa
     manifest = json.loads((today_dir / "manifest.json").read_text(encoding="utf-8"))
     probe = manifest["action_counts"]["churn_risk_probe"]
     assert probe["added"] + probe["removed"] > 0
+
+
+def test_segments_follow_rule_tiers_dates_and_precedence(actions_home):
+    home, _, _ = actions_home
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        got = set(
+            _rows(
+                con,
+                "select as_of_date, customer_id, segment_code, is_primary from segment_memberships",
+            )
+        )
+        viewers = set(
+            _rows(
+                con,
+                """select f.as_of_date, f.customer_id from customer_features f
+                join tier_assignments t on t.customer_id = f.customer_id
+                  and t.as_of_date = f.as_of_date and t.is_primary
+                where f.product_views_30d >= 2 and f.as_of_date >= date '2025-03-01'""",
+            )
+        )
+        lapsed = set(
+            _rows(
+                con,
+                """select f.as_of_date, f.customer_id from customer_features f
+                join tier_assignments t on t.customer_id = f.customer_id
+                  and t.as_of_date = f.as_of_date and t.is_primary
+                where f.days_since_last_visit >= 14 and t.tier_code in ('growth', 'churn_risk')
+                  and f.as_of_date <= date '2025-06-15'""",
+            )
+        )
+        seg_action = set(
+            _rows(
+                con,
+                "select issued_date, customer_id from contact_ledger where action_id = 'growth_seg'",
+            )
+        )
+        growth = set(
+            _rows(
+                con,
+                "select as_of_date, customer_id from tier_assignments "
+                "where is_primary and tier_code = 'growth'",
+            )
+        )
+    finally:
+        con.close()
+    expected = {(d, c, "viewers", True) for d, c in viewers}
+    expected |= {(d, c, "lapsed_growth", (d, c) not in viewers) for d, c in lapsed}
+    assert got == expected
+    assert viewers & lapsed  # some customers are in both: precedence was exercised
+    assert seg_action == viewers & growth and seg_action
+
+
+def test_overlap_report_counts_pairs_and_tiers(actions_home):
+    home, _, _ = actions_home
+    day_dir = home.outputs / SMALL_END.isoformat()
+    members = {r["客户ID(customer_id)"]: r for r in _csv_rows(day_dir / "segments/viewers.csv")}
+    assert members
+    assert not (day_dir / "segments/lapsed_growth.csv").exists()  # expired on 2025-06-15
+    overlap = {
+        (r["分群代码(segment_code)"], r["对比(compared_with)"], r["类型(kind)"]): int(
+            r["客户数(customers)"]
+        )
+        for r in _csv_rows(day_dir / "segments/overlap.csv")
+    }
+    assert overlap[("viewers", "all", "size")] == len(members)
+    assert overlap[("viewers", "primary", "precedence")] == len(members)
+    by_tier = defaultdict(int)
+    for r in members.values():
+        by_tier[r["分层代码(tier_code)"]] += 1
+    assert {k[1]: v for k, v in overlap.items() if k[2] == "tier"} == dict(by_tier)

@@ -49,6 +49,27 @@ def test_default_strategy_is_valid_and_covers_every_tier(pipeline_home, tmp_path
     proc = _cli(["validate"], pipeline_home, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (
-        "strategy retail-strategy-v1: 9 actions over high_value, growth, churn_risk, new, dormant"
+        "strategy retail-strategy-v1: 10 actions over high_value, growth, churn_risk, new, dormant"
         in proc.stderr
     )
+
+
+def test_unknown_segment_and_unmapped_tier_are_rejected(pipeline_home, tmp_path):
+    path = pipeline_home.config_dir / "strategy.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("segment: browse_no_buy_7d", "segment: browse_7d"), encoding="utf-8"
+    )
+    proc = _cli(["validate"], pipeline_home, tmp_path)
+    assert proc.returncode == 2
+    assert (
+        "strategy.yaml: tiers.growth.actions[1].segment: unknown segment 'browse_7d'" in proc.stderr
+    )
+    path.write_text(text, encoding="utf-8")
+    crm = pipeline_home.config_dir / "crm.yaml"
+    crm.write_text(
+        crm.read_text(encoding="utf-8").replace("  dormant: regular\n", ""), encoding="utf-8"
+    )
+    proc = _cli(["validate"], pipeline_home, tmp_path)
+    assert proc.returncode == 2
+    assert "crm.yaml: tier_levels: no level for tier(s) dormant" in proc.stderr

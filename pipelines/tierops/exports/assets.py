@@ -21,6 +21,7 @@ from tierops.drift.checks import blocking_failures
 from tierops.exports.day import export_day
 from tierops.exports.destinations import load_destinations, pii_salt
 from tierops.partitions import run_window
+from tierops.segments.assets import SEGMENT_MEMBERSHIPS, plan_segments
 from tierops.settings import Settings
 from tierops.strategies.assets import CONTACT_LEDGER, plan_strategy
 from tierops.tiering.assets import TIER_ASSIGNMENTS
@@ -38,6 +39,7 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
             TIER_DRIFT,
             CONTACT_LEDGER,
             CRM_MEMBERSHIP,
+            SEGMENT_MEMBERSHIPS,
             AssetKey(["customer_contacts"]),
         ],
         group_name="exports",
@@ -47,7 +49,7 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
         kinds={"csv", "parquet"},
         description=(
             "<day>/audiences/tier_<code>[.delta], actions/<action>[.holdout|.delta] and "
-            "crm/membership_sync|changes as CSV "
+            "crm/membership_sync|changes, segments/<code> and overlap as CSV "
             "(UTF-8 with BOM) and XLSX with masked contacts, Parquet with hashed contacts, plus "
             "manifest.json, for the last day of the run, in every destination."
         ),
@@ -56,6 +58,7 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
         policy = load_policy(settings.config_dir)
         strategy, planned = plan_strategy(settings)
         crm = crm_config(settings)
+        segments, _ = plan_segments(settings)
         destinations = load_destinations(settings.config_dir)
         salt = pii_salt(destinations, settings)
         _, end = run_window(context)
@@ -76,7 +79,7 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
                     },
                 )
             published = export_day(
-                conn, settings, destinations, salt, policy, strategy, planned, crm, day
+                conn, settings, destinations, salt, policy, strategy, planned, crm, segments, day
             )
         first = published[0]
         context.log.info(

@@ -17,6 +17,8 @@ from tierops.exports.destinations import DestinationsConfig, Target
 from tierops.exports.files import WrittenFile
 from tierops.exports.lists import ListSpec, write_list
 from tierops.exports.pii import Pii
+from tierops.segments.config import SegmentsConfig
+from tierops.segments.membership import segment_lists
 from tierops.settings import Settings
 from tierops.strategies.config import PlannedAction, Strategy
 from tierops.tiering.policy import TierPolicy
@@ -31,9 +33,18 @@ class Published:
 
 
 def day_lists(
-    policy: TierPolicy, actions: list[PlannedAction], crm: CrmConfig, day: date
+    policy: TierPolicy,
+    actions: list[PlannedAction],
+    crm: CrmConfig,
+    segments: SegmentsConfig,
+    day: date,
 ) -> list[ListSpec]:
-    return [*tier_lists(policy, day), *action_lists(actions, day), *crm_lists(crm, day)]
+    return [
+        *tier_lists(policy, day),
+        *action_lists(actions, day),
+        *crm_lists(crm, day),
+        *segment_lists(segments, day),
+    ]
 
 
 def _counts(conn: duckdb.DuckDBPyConnection, day: date, specs: list[ListSpec]) -> dict:
@@ -78,9 +89,10 @@ def export_day(
     strategy: Strategy,
     actions: list[PlannedAction],
     crm: CrmConfig,
+    segments: SegmentsConfig,
     day: date,
 ) -> list[Published]:
-    specs = day_lists(policy, actions, crm, day)
+    specs = day_lists(policy, actions, crm, segments, day)
     counts = _counts(conn, day, specs)
     threshold_versions = [
         r[0]

@@ -16,6 +16,8 @@ from dagster import (
 
 from tierops.lib.configfile import ConfigError
 from tierops.partitions import days_in, run_window
+from tierops.segments.assets import SEGMENT_MEMBERSHIPS
+from tierops.segments.config import load_segments
 from tierops.settings import Settings
 from tierops.strategies.config import PlannedAction, Strategy, check_strategy, load_strategy
 from tierops.strategies.selection import DECISIONS, day_statements, ddl
@@ -32,8 +34,13 @@ def plan_strategy(settings: Settings) -> tuple[Strategy, list[PlannedAction]]:
     strategy = load_strategy(settings.config_dir)
     policy = load_policy(settings.config_dir)
     columns = set(model_columns("customer_features"))
+    segments = [s.code for s in load_segments(settings.config_dir).segments]
     planned = check_strategy(
-        strategy, [t.code for t in policy.tiers], columns, settings.config_dir / "strategy.yaml"
+        strategy,
+        [t.code for t in policy.tiers],
+        columns,
+        settings.config_dir / "strategy.yaml",
+        segments,
     )
     return strategy, planned
 
@@ -54,7 +61,7 @@ def build_contact_ledger_asset(
 ) -> AssetsDefinition:
     @asset(
         key=CONTACT_LEDGER,
-        deps=[TIER_ASSIGNMENTS, AssetKey(["customer_features"])],
+        deps=[TIER_ASSIGNMENTS, SEGMENT_MEMBERSHIPS, AssetKey(["customer_features"])],
         group_name="exports",
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),

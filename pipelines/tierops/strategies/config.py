@@ -62,6 +62,9 @@ class Action(StrictModel):
     name_en: str = Field(min_length=1)
     channel: str
     trigger: str = Field(min_length=1)
+    segment: str | None = Field(
+        None, description="Only customers in this segment of config/segments.yaml that day"
+    )
     template: Template
     cadence: Cadence | None = None
     eligibility: Eligibility | None = None
@@ -141,9 +144,13 @@ class PlannedAction:
 
 
 def check_strategy(
-    strategy: Strategy, tier_codes: list[str], feature_columns: set[str], file: Path | str
+    strategy: Strategy,
+    tier_codes: list[str],
+    feature_columns: set[str],
+    file: Path | str,
+    segment_codes: list[str] | None = None,
 ) -> list[PlannedAction]:
-    """Check tier codes and triggers; errors name the key and what was expected."""
+    """Check tier codes, segments and triggers; errors name the key and what was expected."""
     columns = feature_columns | set(EVENT_COLUMNS)
     planned: list[PlannedAction] = []
     for tier, plan in strategy.tiers.items():
@@ -154,6 +161,13 @@ def check_strategy(
                 f"unknown tier {tier!r}; expected one of the policy's tiers: {', '.join(tier_codes)}",
             )
         for i, action in enumerate(plan.actions):
+            if action.segment is not None and action.segment not in (segment_codes or []):
+                raise ConfigError(
+                    file,
+                    f"tiers.{tier}.actions[{i}].segment",
+                    f"unknown segment {action.segment!r}; expected one of config/segments.yaml: "
+                    f"{', '.join(segment_codes or []) or '(none defined)'}",
+                )
             key = f"tiers.{tier}.actions[{i}].trigger"
             try:
                 trigger = expressions.parse(action.trigger, columns, allow_quantiles=False)

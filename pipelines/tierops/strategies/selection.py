@@ -94,6 +94,16 @@ def candidates_sql(actions: list[PlannedAction], column_types: dict[str, str], d
             if quiet
             else "true"
         )
+        in_segment = (
+            f"""
+        and exists (
+            select 1 from segment_memberships as s
+            where s.as_of_date = {_d(day)} and s.customer_id = b.customer_id
+                and s.segment_code = {_lit(a.action.segment)}
+        )"""
+            if a.action.segment
+            else ""
+        )
         selects.append(
             f"""select
         b.customer_id,
@@ -110,7 +120,7 @@ def candidates_sql(actions: list[PlannedAction], column_types: dict[str, str], d
         {_lit(threshold_hex(a.holdout_share))} as holdout_below,
         {evidence_sql(a, column_types, "b")} as reason
     from base as b
-    where b.tier_code = {_lit(a.tier_code)} and coalesce({trigger}, false)"""
+    where b.tier_code = {_lit(a.tier_code)} and coalesce({trigger}, false){in_segment}"""
         )
     union = "\n    union all\n    ".join(selects)
     return f"""create or replace temp table action_candidates as

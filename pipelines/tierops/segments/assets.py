@@ -1,0 +1,86 @@
+"""The segment asset: memberships of every dated segment for every day of the run."""
+
+from datetime import timedelta
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    PartitionsDefinition,
+    asset,
+)
+
+from tierops.lib.configfile import ConfigError
+from tierops.partitions import run_window
+from tierops.segments.config import SegmentsConfig, check_segments, load_segments
+from tierops.segments.membership import statements
+from tierops.settings import Settings
+from tierops.tiering import expressions
+from tierops.tiering.assets import TIER_ASSIGNMENTS
+from tierops.tiering.policy import load_policy
+from tierops.transform.project import model_columns
+from tierops.warehouse import WAREHOUSE_POOL, Warehouse
+
+SEGMENT_MEMBERSHIPS = AssetKey(["segment_memberships"])
+
+
+def plan_segments(settings: Settings) -> tuple[SegmentsConfig, dict[str, expressions.Expression]]:
+    config = load_segments(settings.config_dir)
+    policy = load_policy(settings.config_dir)
+    rules = check_segments(
+        config,
+        [t.code for t in policy.tiers],
+        set(model_columns("customer_features")),
+        settings.config_dir / "segments.yaml",
+    )
+    return config, rules
+
+
+def build_segments_asset(settings: Settings, partitions: PartitionsDefinition) -> AssetsDefinition:
+    @asset(
+        key=SEGMENT_MEMBERSHIPS,
+        deps=[TIER_ASSIGNMENTS, AssetKey(["customer_features"])],
+        group_name="exports",
+        partitions_def=partitions,
+        backfill_policy=BackfillPolicy.single_run(),
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb", "sql"},
+        description=(
+            "Members of every dated segment of config/segments.yaml per day, with the primary "
+            "segment by precedence (table segment_memberships)."
+        ),
+    )
+    def segment_memberships(
+        context: AssetExecutionContext, warehouse: Warehouse
+    ) -> MaterializeResult:
+        try:
+            config, rules = plan_segments(settings)
+        except ConfigError as exc:
+            raise ConfigError(exc.file, exc.key, exc.problem + " (no data was changed)") from None
+        start, end = run_window(context)
+        last = end - timedelta(days=1)
+        with warehouse.connect() as conn:
+            conn.execute("begin transaction")
+            for sql in statements(config, rules, start, end):
+                conn.execute(sql)
+            conn.execute("commit")
+            rows = conn.execute(
+                "select segment_code, count(*), count(*) filter (where is_primary) "
+                "from segment_memberships where as_of_date = ? group by 1 order by 1",
+                [last],
+            ).fetchall()
+        sizes = {code: {"members": int(n), "primary": int(p)} for code, n, p in rows}
+        active = [s.code for s in config.segments if s.active_on(last)]
+        context.log.info(f"segments on {last}: {sizes}")
+        return MaterializeResult(
+            metadata={
+                "as_of_date": last.isoformat(),
+                "segments_active": MetadataValue.json(active),
+                "members_today": MetadataValue.json(sizes),
+            }
+        )
+
+    return segment_memberships
