@@ -29,7 +29,7 @@
       {%- do _cc_create(hook,
             'select src as node_num, case when min(dst) < src then min(dst) else src end as parent'
             ~ ' from ' ~ ns.edges ~ ' group by src') -%}
-      {%- do _cc_flatten(hook, max_rounds) -%}
+      {%- set hook = _cc_flatten(hook, max_rounds) -%}
       {%- do hooks.append(hook) -%}
       {%- set nxt = _cc_relation('edges_' ~ r) -%}
       {%- set contract -%}
@@ -70,22 +70,26 @@
   {%- endif -%}
 {% endmacro %}
 
-{#- Pointer jumping: parent := parent's parent until every node points at a root. -#}
+{#- Pointer jumping: parent := parent's parent until every node points at a root. Returns the
+    relation holding the result (two scratch tables take turns, nothing is copied). -#}
 {% macro _cc_flatten(hook, max_steps) -%}
-  {%- set tmp = _cc_relation('jump') -%}
+  {%- set fs = namespace(current=hook) -%}
   {%- for i in range(max_steps) -%}
+    {%- set nxt = _cc_relation(hook.identifier.split('__cc_')[-1] ~ '_j' ~ (i % 2)) -%}
     {%- set jump -%}
       select a.node_num, coalesce(b.parent, a.parent) as parent,
              case when b.parent is not null and b.parent <> a.parent then 1 else 0 end as moved
-      from {{ hook }} as a
-      left join {{ hook }} as b on b.node_num = a.parent
+      from {{ fs.current }} as a
+      left join {{ fs.current }} as b on b.node_num = a.parent
     {%- endset -%}
-    {%- do _cc_create(tmp, jump) -%}
-    {%- set moved = run_query('select count(*) from ' ~ tmp ~ ' where moved = 1').columns[0].values()[0] -%}
-    {%- do _cc_create(hook, 'select node_num, parent from ' ~ tmp) -%}
-    {%- if moved == 0 -%}{%- break -%}{%- endif -%}
+    {%- do _cc_create(nxt, jump) -%}
+    {%- do adapter.drop_relation(fs.current) -%}
+    {%- set fs.current = nxt -%}
+    {%- if run_query('select count(*) from ' ~ nxt ~ ' where moved = 1').columns[0].values()[0] == 0 -%}
+      {%- break -%}
+    {%- endif -%}
   {%- endfor -%}
-  {%- do adapter.drop_relation(tmp) -%}
+  {{ return(fs.current) }}
 {%- endmacro %}
 
 {#- nodes_sql: node_num, since. edges_sql: src, dst, since (both directions). Returns node_num,
@@ -162,6 +166,22 @@
   {%- endif -%}
 {% endmacro %}
 
+{#- parent_sql: node_num, parent (parent < node_num, a forest). Returns node_num, root for every
+    node of parent_sql: the end of its chain of parents. -#}
+{% macro flatten_forest(parent_sql, max_steps=60) %}
+  {%- if not execute -%}
+    select cast(null as bigint) as node_num, cast(null as bigint) as root
+  {%- else -%}
+    {%- set forest = _cc_relation('forest') -%}
+    {%- do _cc_create(forest, 'select node_num, parent from (' ~ parent_sql ~ ') as p') -%}
+    {%- set flat = _cc_flatten(forest, max_steps) -%}
+    {%- set roots = _cc_relation('roots') -%}
+    {%- do _cc_create(roots, 'select node_num, parent as root from ' ~ flat) -%}
+    {%- do adapter.drop_relation(flat) -%}
+    select node_num, root from {{ roots }}
+  {%- endif -%}
+{% endmacro %}
+
 {% macro _cc_count(relation) -%}
   {{ return(run_query('select count(*) from ' ~ relation).columns[0].values()[0]) }}
 {%- endmacro %}
@@ -182,5 +202,6 @@
 {% macro drop_connected_components_scratch() -%}
   {%- if execute -%}
     {%- do adapter.drop_relation(_cc_relation('result')) -%}
+    {%- do adapter.drop_relation(_cc_relation('roots')) -%}
   {%- endif -%}
 {%- endmacro %}

@@ -248,3 +248,31 @@ def test_identity_metrics_on_the_asset(scenario):
     assert meta["hub_identifiers"] == 1
     assert meta["component_sizes"]["5"] == 1  # the chain
     assert meta["unusable_identifier_values"] == 14
+
+
+@pytest.fixture(scope="module")
+def oversized(tmp_path_factory):
+    """Day 1 again, with max_component_size lowered below the chain's five identifiers."""
+    import yaml
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        home = make_home(tmp_path_factory.mktemp("identity_oversized"))
+        keep_only_used_feeds(home.config_dir)
+        path = home.config_dir / "identity.yaml"
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        path.write_text(yaml.safe_dump({**config, "max_component_size": 4}), encoding="utf-8")
+        write_day(home.landing, D1, _day1())
+        _activate(home, monkeypatch)
+        metadata = _identity_metadata(_run(D1, D1))
+        return _state(home), metadata
+
+
+def test_a_component_above_the_size_limit_is_left_unstitched_and_audited(oversized):
+    state, metadata = oversized
+    current = state["current"]
+    assert len({current[node] for node in CHAIN}) == 5
+    audited = {r[2]: r[3] for r in state["audit"] if r[0] == "component_too_large"}
+    assert audited == dict.fromkeys(CHAIN, "component of 5 identifiers (limit 4): not stitched")
+    assert metadata["unstitched_in_oversized_components"] == 5
+    # smaller customers are still stitched
+    assert current["member_id:VIPHUB1"] == current["phone:13911110001"]

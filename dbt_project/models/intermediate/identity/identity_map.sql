@@ -9,17 +9,39 @@
     Components larger than max_component_size (config/identity.yaml) are not stitched: each of
     their identifiers stays its own customer and identity_audit lists them. -#}
 {%- set max_size = identity_setting('max_component_size', 200) %}
-{%- set nodes_sql -%}
-    select n.node_num, n.first_seen as since
+{#- Most identifiers join an existing customer on the day they first appear (a record shows the
+    new identifier next to a known, older one). Such an identifier follows that older one from
+    its first day, so it is folded into it (`attached`, flattened to a root) and the day-by-day
+    staircase only runs on the roots: identifiers that first appeared unconnected. -#}
+{%- set stitched_nodes -%}
+    select n.node_num, n.first_seen
     from {{ ref('int_identity__nodes') }} as n
     join {{ ref('int_identity__components') }} as c on c.node_num = n.node_num
     where c.component_size between 2 and {{ max_size }}
 {%- endset %}
-{%- set edges_sql -%}
-    select e.src, e.dst, e.since
+{%- set attached_sql -%}
+    select e.src as node_num, min(e.dst) as parent
     from {{ ref('int_identity__edges') }} as e
-    join {{ ref('int_identity__components') }} as c on c.node_num = e.src
-    where c.component_size <= {{ max_size }}
+    join ({{ stitched_nodes }}) as n on n.node_num = e.src
+    where e.dst < e.src and e.since = n.first_seen
+    group by e.src
+{%- endset %}
+{%- set roots_sql = flatten_forest(attached_sql) %}
+{%- set root_of -%}
+    select n.node_num, n.first_seen, coalesce(r.root, n.node_num) as root
+    from ({{ stitched_nodes }}) as n
+    left join ({{ roots_sql }}) as r on r.node_num = n.node_num
+{%- endset %}
+{%- set nodes_sql -%}
+    select node_num, first_seen as since from ({{ root_of }}) as n where root = node_num
+{%- endset %}
+{%- set edges_sql -%}
+    select a.root as src, b.root as dst, min(e.since) as since
+    from {{ ref('int_identity__edges') }} as e
+    join ({{ root_of }}) as a on a.node_num = e.src
+    join ({{ root_of }}) as b on b.node_num = e.dst
+    where a.root <> b.root
+    group by a.root, b.root
 {%- endset %}
 with nodes as (
     select * from {{ ref('int_identity__nodes') }} where link_status = 'ok'
@@ -29,12 +51,29 @@ components as (
     select * from {{ ref('int_identity__components') }}
 ),
 
-stitched as (
+root_stairs as (
     {{ connected_components_over_time(nodes_sql, edges_sql) }}
 ),
 
+-- every stitched identifier follows its root's staircase from its own first day
+stitched as (
+    select node_num, label_num, valid_from
+    from (
+        select
+            n.node_num,
+            s.component_num as label_num,
+            case when s.since < n.first_seen then n.first_seen else s.since end as valid_from,
+            s.since,
+            max(case when s.since <= n.first_seen then s.since end)
+                over (partition by n.node_num) as start_since
+        from ({{ root_of }}) as n
+        join root_stairs as s on s.node_num = n.root
+    ) as clipped
+    where since >= start_since
+),
+
 periods as (
-    select node_num, component_num as label_num, since as valid_from
+    select node_num, label_num, valid_from
     from stitched
     union all
     select nodes.node_num, nodes.node_num as label_num, nodes.first_seen as valid_from
