@@ -34,6 +34,7 @@ class Measured:
     peak_rss_mb: float
     max_rss_mb: float
     returncode: int
+    mean_load: float = 0.0  # mean 1-minute load average while the stage ran (machine is shared)
     stdout: str = ""
     stderr: str = ""
     extra: dict = field(default_factory=dict)
@@ -46,6 +47,7 @@ class Measured:
             "wall_seconds": round(self.seconds, 2),
             "peak_rss_mb": round(self.peak_rss_mb),
             "max_rss_mb": round(self.max_rss_mb),
+            "mean_loadavg": round(self.mean_load, 1),
         }
         for key, value in self.extra.items():
             out[key] = round(value, 3) if isinstance(value, float) else value
@@ -81,6 +83,7 @@ def run_measured(
     out_path = log or Path(os.devnull)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     peak = single = 0
+    loads: list[float] = []
     started = time.perf_counter()
     with open(out_path, "a", encoding="utf-8") as sink:
         sink.write(f"\n===== {label}: {' '.join(cmd)}\n")
@@ -102,6 +105,7 @@ def run_measured(
             while not stop.is_set():
                 tree, largest = _tree_rss(watched)
                 peak, single = max(peak, tree), max(single, largest)
+                loads.append(os.getloadavg()[0])
                 stop.wait(POLL_SECONDS)
 
         poller = threading.Thread(target=poll, daemon=True)
@@ -117,6 +121,7 @@ def run_measured(
         seconds=seconds,
         peak_rss_mb=peak / 2**20,
         max_rss_mb=single / 2**20,
+        mean_load=sum(loads) / len(loads) if loads else 0.0,
         returncode=proc.returncode,
         stdout=stdout,
         stderr=stderr,

@@ -27,22 +27,22 @@ orders as (
 events as (
     select
         signatures.anchor_node,
-        e.event_date as activity_date,
+        e.activity_date,
         0 as purchases,
         0 as net_amount,
         0 as gross_amount,
         0 as refunds,
         0 as cancels,
-        sum(case when e.event_type = 'visit' then 1 else 0 end) as visits,
-        sum(case when e.event_type = 'product_view' then 1 else 0 end) as product_views,
-        sum(case when e.event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart,
-        sum(case when e.event_type = 'search' then 1 else 0 end) as searches,
-        sum(case when e.event_type = 'login' then 1 else 0 end) as logins,
-        count(*) as events
-    from {{ ref('stg_lake__events') }} as e
-    join signatures on signatures.signature = {{ identity_signature('e.') }}
+        sum(e.visits) as visits,
+        sum(e.product_views) as product_views,
+        sum(e.add_to_cart) as add_to_cart,
+        sum(e.searches) as searches,
+        sum(e.logins) as logins,
+        sum(e.events) as events
+    from {{ ref('int_activity__events_daily') }} as e
+    join signatures on signatures.signature = e.signature
     where e.file_date < {{ window_end() }}
-    group by signatures.anchor_node, e.event_date
+    group by signatures.anchor_node, e.activity_date
 ),
 
 final as (
