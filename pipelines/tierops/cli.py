@@ -334,7 +334,7 @@ def cmd_migration(args: argparse.Namespace) -> int:
                 raise SystemExit(
                     f"no tier snapshot for {day}; run `tierops run --date {day}` first"
                 )
-        matrix = migration(conn, Side(args.from_date), Side(args.to_date))
+        matrix = migration(conn, Side(args.from_date), Side(args.to_date), args.subtiers)
     if args.json:
         print(json.dumps(matrix.as_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -501,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--from", dest="from_date", type=_parse_date, required=True)
     mig.add_argument("--to", dest="to_date", type=_parse_date, required=True)
     mig.add_argument("--json", action="store_true", help="machine-readable output")
+    mig.add_argument("--subtiers", action="store_true", help="split tiers into their sub-tiers")
     mig.set_defaults(func=cmd_migration)
 
     val = sub.add_parser("validate", help="check every config file without touching data")

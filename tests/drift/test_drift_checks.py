@@ -160,8 +160,13 @@ def test_check_results_are_readable_in_dagster(drift_home):
         assert values["psi_limit"] >= 0.05
         assert rfm.passed == all(v["psi"] <= v["psi_limit"] for v in features.values())
     coverage = evaluations["cut_point_coverage"].metadata["details"].value["cut_points"]
-    assert set(coverage) == {"p90(monetary_365d)"}
+    assert "p90(monetary_365d)" in coverage  # and the sub-tiers' cut points
     assert abs(coverage["p90(monetary_365d)"]["at_calibration_pct"] - 10.0) < 1.0
+    for cut in coverage.values():
+        assert cut["limit_pp"] >= 2.0
+        assert round(cut["share_at_or_above_pct"] - cut["at_calibration_pct"], 1) == round(
+            cut["change_pp"], 1
+        )
     if state["kind"] == "promotion":
         assert "failing_days_in_run" in rfm.metadata
         assert AFTER[0].isoformat() in rfm.metadata["failing_days_in_run"].value

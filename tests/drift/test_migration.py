@@ -65,3 +65,25 @@ def test_cli_names_a_missing_snapshot(backfilled):
     missing = SMALL_END + timedelta(days=5)
     with pytest.raises(SystemExit, match=f"no tier snapshot for {missing}"):
         main(["migration", "--from", D1.isoformat(), "--to", missing.isoformat()])
+
+
+def test_subtier_matrix_splits_each_tier_into_its_subtiers(backfilled, capsys):
+    home, _ = backfilled
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        tiers = migration(con, Side(D1), Side(D2))
+        subtiers = migration(con, Side(D1), Side(D2), subtiers=True)
+        parents = dict(
+            con.execute(
+                "select distinct subtier_code, tier_code from tier_assignments "
+                "where subtier_code is not null"
+            ).fetchall()
+        )
+    assert parents, "the default policy has sub-tiers of high_value"
+    rolled: dict = {}
+    for c in subtiers.cells:
+        key = (parents.get(c.from_tier, c.from_tier), parents.get(c.to_tier, c.to_tier))
+        rolled[key] = rolled.get(key, 0) + c.customers
+    assert rolled == {(c.from_tier, c.to_tier): c.customers for c in tiers.cells}
+    assert main(["migration", "--from", D1.isoformat(), "--to", D2.isoformat(), "--subtiers"]) == 0
+    out = capsys.readouterr().out
+    assert any(line.startswith(tuple(parents)) for line in out.splitlines())

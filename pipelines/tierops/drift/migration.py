@@ -93,17 +93,18 @@ class Migration:
         return "\n".join(lines)
 
 
-def _primary(side: Side) -> str:
+def _primary(side: Side, subtiers: bool) -> str:
+    tier = "coalesce(subtier_code, tier_code)" if subtiers else "tier_code"
     return (
-        f"select customer_id, tier_code from {side.table} "
+        f"select customer_id, {tier} as tier_code from {side.table} "
         f"where as_of_date = date '{side.day.isoformat()}' and is_primary"
     )
 
 
-def migration_sql(before: Side, after: Side) -> str:
+def migration_sql(before: Side, after: Side, subtiers: bool = False) -> str:
     return f"""
-with a as ({_primary(before)}),
-b as ({_primary(after)})
+with a as ({_primary(before, subtiers)}),
+b as ({_primary(after, subtiers)})
 select
     coalesce(a.tier_code, '{NONE}') as from_tier,
     coalesce(b.tier_code, '{NONE}') as to_tier,
@@ -115,8 +116,11 @@ order by 1, 2
 """
 
 
-def migration(conn: duckdb.DuckDBPyConnection, before: Side, after: Side) -> Migration:
-    rows = conn.execute(migration_sql(before, after)).fetchall()
+def migration(
+    conn: duckdb.DuckDBPyConnection, before: Side, after: Side, subtiers: bool = False
+) -> Migration:
+    """Counts from `before`'s tier to `after`'s; with `subtiers`, a sub-tier replaces its tier."""
+    rows = conn.execute(migration_sql(before, after, subtiers)).fetchall()
     per_from: dict[str, int] = {}
     for f, _, n in rows:
         per_from[f] = per_from.get(f, 0) + int(n)
