@@ -20,15 +20,14 @@
   {%- if not execute -%}
     select cast(null as bigint) as node_num, cast(null as bigint) as component_num
   {%- else -%}
-    {%- set edges_rel = _cc_relation('edges_0') -%}
-    {%- do _cc_create(edges_rel, 'select distinct src, dst from (' ~ edges_sql ~ ') as e where src <> dst') -%}
-    {%- set ns = namespace(edges=edges_rel, rounds=0, done=false) -%}
+    {#- round 1 reads the caller's edges as they are (duplicates and self-loops do no harm) -#}
+    {%- set ns = namespace(edges='(' ~ edges_sql ~ ')', rounds=0, done=false) -%}
     {%- set hooks = [] -%}
     {%- for r in range(1, max_rounds + 1) -%}
       {%- set hook = _cc_relation('hook_' ~ r) -%}
       {%- do _cc_create(hook,
             'select src as node_num, case when min(dst) < src then min(dst) else src end as parent'
-            ~ ' from ' ~ ns.edges ~ ' group by src') -%}
+            ~ ' from ' ~ ns.edges ~ ' as e group by src') -%}
       {%- set hook = _cc_flatten(hook, max_rounds) -%}
       {%- do hooks.append(hook) -%}
       {%- set nxt = _cc_relation('edges_' ~ r) -%}
@@ -40,7 +39,7 @@
         where a.parent <> b.parent
       {%- endset -%}
       {%- do _cc_create(nxt, contract) -%}
-      {%- do adapter.drop_relation(ns.edges) -%}
+      {%- if r > 1 -%}{%- do adapter.drop_relation(ns.edges) -%}{%- endif -%}
       {%- set ns.edges = nxt -%}
       {%- set ns.rounds = r -%}
       {%- if _cc_count(nxt) == 0 -%}

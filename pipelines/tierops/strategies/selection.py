@@ -50,6 +50,12 @@ DECISIONS = ("no_consent", "no_contact", "quiet_period", "frequency_cap", "holdo
 FRACTIONAL_TYPES = ("double", "float", "decimal", "numeric", "real")
 
 
+def _surviving_id(alias: str) -> str:
+    """A customer id stored in history (tier snapshots, the contact ledger) as it is today: ids
+    merged into another customer since are mapped through identity_customer_aliases (`a`)."""
+    return f"coalesce(a.customer_id, {alias}.customer_id)"
+
+
 def _lit(text: str) -> str:
     return exp.Literal.string(text).sql()
 
@@ -130,15 +136,22 @@ with tiers as (
     where as_of_date = {_d(day)} and is_primary
 ),
 previous_tiers as (
-    select customer_id, tier_code
-    from tier_assignments
-    where as_of_date = {_d(previous)} and is_primary
+    -- yesterday's tier of a customer merged since then counts for the surviving id
+    select
+        {_surviving_id("t")} as customer_id,
+        coalesce(max(case when a.customer_id is null then t.tier_code end), min(t.tier_code))
+            as tier_code
+    from tier_assignments as t
+    left join identity_customer_aliases as a on a.old_customer_id = t.customer_id
+    where t.as_of_date = {_d(previous)} and t.is_primary
+    group by {_surviving_id("t")}
 ),
 contacted as (
-    select customer_id, max(issued_date) as last_contact_date
-    from contact_ledger
-    where issued_date < {_d(day)}
-    group by customer_id
+    select {_surviving_id("l")} as customer_id, max(l.issued_date) as last_contact_date
+    from contact_ledger as l
+    left join identity_customer_aliases as a on a.old_customer_id = l.customer_id
+    where l.issued_date < {_d(day)}
+    group by {_surviving_id("l")}
 ),
 base as (
     select
@@ -168,7 +181,12 @@ def decisions_sql(strategy: Strategy, day: date) -> str:
 with recent as (
     select c.customer_id, c.action_id, count(l.customer_id) as recent_contacts
     from action_candidates as c
-    left join contact_ledger as l
+    left join (
+        -- contacts of customers merged since follow the surviving id
+        select {_surviving_id("l")} as customer_id, l.channel, l.issued_date
+        from contact_ledger as l
+        left join identity_customer_aliases as a on a.old_customer_id = l.customer_id
+    ) as l
         on l.customer_id = c.customer_id
         and l.channel = c.channel
         and l.issued_date < {_d(day)}
