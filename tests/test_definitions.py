@@ -65,6 +65,22 @@ def test_every_warehouse_step_is_in_the_duckdb_pool(pipeline_home):
         "identity_map",
         "tier_kpis",
         "run_report",
+        "segment_memberships",
+        "contact_ledger",
+        "crm_membership",
     ):
         assert pools[name] == "duckdb", name
     assert pools["web_orders"] is None  # ingestion writes Parquet, never the warehouse
+
+
+def test_export_assets_are_partitioned_like_tiers_and_ordered(pipeline_home):
+    graph = definitions().resolve_asset_graph()
+    tiers = graph.get(AssetKey("tier_assignments"))
+    for name in ("segment_memberships", "contact_ledger", "crm_membership", "audience_files"):
+        node = graph.get(AssetKey(name))
+        assert node.group_name == "exports", name
+        assert node.partitions_def == tiers.partitions_def, name
+    parents = {k.to_user_string() for k in graph.get(AssetKey("contact_ledger")).parent_keys}
+    assert {"tier_assignments", "segment_memberships", "customer_features"} <= parents
+    files = {k.to_user_string() for k in graph.get(AssetKey("audience_files")).parent_keys}
+    assert {"contact_ledger", "crm_membership", "segment_memberships"} <= files
