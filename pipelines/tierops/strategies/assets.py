@@ -15,12 +15,12 @@ from dagster import (
 )
 
 from tierops.lib.configfile import ConfigError
-from tierops.partitions import days_in, run_window
+from tierops.partitions import run_window
 from tierops.segments.assets import SEGMENT_MEMBERSHIPS
 from tierops.segments.config import load_segments
 from tierops.settings import Settings
 from tierops.strategies.config import PlannedAction, Strategy, check_strategy, load_strategy
-from tierops.strategies.selection import DECISIONS, day_statements, ddl
+from tierops.strategies.selection import DECISIONS, window_statements
 from tierops.tiering.assets import TIER_ASSIGNMENTS
 from tierops.tiering.policy import load_policy
 from tierops.transform.project import model_columns
@@ -82,11 +82,8 @@ def build_contact_ledger_asset(
         last = end - timedelta(days=1)
         with warehouse.connect() as conn:
             conn.execute("begin transaction")
-            for sql in ddl():
+            for sql in window_statements(strategy, planned, column_types, start, end):
                 conn.execute(sql)
-            for day in days_in(start, end):
-                for sql in day_statements(strategy, planned, column_types, day):
-                    conn.execute(sql)
             conn.execute("commit")
             today = funnel(conn, last)
             issued = conn.execute(

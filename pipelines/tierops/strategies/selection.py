@@ -56,6 +56,16 @@ def _surviving_id(alias: str) -> str:
     return f"coalesce(a.customer_id, {alias}.customer_id)"
 
 
+def _mapped_ledger(since: date, before: date) -> str:
+    """Ledger rows in [since, before), customer ids following merges."""
+    return f"""(
+        select {_surviving_id("l")} as customer_id, l.channel, l.issued_date
+        from contact_ledger as l
+        left join identity_customer_aliases as a on a.old_customer_id = l.customer_id
+        where l.issued_date >= {_d(since)} and l.issued_date < {_d(before)}
+    )"""
+
+
 def _lit(text: str) -> str:
     return exp.Literal.string(text).sql()
 
@@ -77,9 +87,54 @@ def evidence_sql(action: PlannedAction, column_types: dict[str, str], alias: str
     return " || ".join(pieces) if pieces else "''"
 
 
-def candidates_sql(actions: list[PlannedAction], column_types: dict[str, str], day: date) -> str:
-    """Every (customer, action) whose tier and trigger match on `day`, with the gate inputs."""
-    previous = day - timedelta(days=1)
+def base_sql(actions: list[PlannedAction], start: date, end: date) -> str:
+    """The columns the actions read, for every customer with a tier on every day of the window,
+    in one scan of the features (per-day queries then read this small, date-ordered table)."""
+    needed = {"days_since_last_order"}
+    for a in actions:
+        channel = CHANNELS[a.channel]
+        needed |= {channel.consent_column, channel.reachable_column}
+        needed |= set(a.trigger.columns) - set(EVENT_COLUMNS)
+    features = ",\n        ".join(f"f.{c}" for c in sorted(needed))
+    return f"""create or replace temp table action_base as
+with previous_tiers as (
+    -- yesterday's tier of a customer merged since then counts for the surviving id
+    select
+        cast(t.as_of_date + interval 1 day as date) as next_date,
+        {_surviving_id("t")} as customer_id,
+        coalesce(max(case when a.customer_id is null then t.tier_code end), min(t.tier_code))
+            as tier_code
+    from tier_assignments as t
+    left join identity_customer_aliases as a on a.old_customer_id = t.customer_id
+    where t.is_primary
+        and t.as_of_date >= {_d(start - timedelta(days=1))} and t.as_of_date < {_d(end)}
+    group by t.as_of_date, {_surviving_id("t")}
+),
+final as (
+    select
+        t.as_of_date,
+        t.customer_id,
+        t.tier_code,
+        coalesce(p.tier_code, '') as previous_tier_code,
+        case when p.tier_code = t.tier_code then 0 else 1 end as entered_tier_today,
+        {features}
+    from tier_assignments as t
+    inner join customer_features as f
+        on f.customer_id = t.customer_id and f.as_of_date = t.as_of_date
+    left join previous_tiers as p
+        on p.customer_id = t.customer_id and p.next_date = t.as_of_date
+    where t.is_primary and t.as_of_date >= {_d(start)} and t.as_of_date < {_d(end)}
+)
+select * from final
+order by as_of_date, customer_id"""
+
+
+def _uses_contacts(action: PlannedAction) -> bool:
+    return "days_since_last_contact" in action.trigger.columns
+
+
+def _selects(actions: list[PlannedAction], column_types: dict[str, str]) -> str:
+    """One select per action over `base` (alias b): tier, trigger, segment and gate inputs."""
     selects = []
     for a in actions:
         channel = CHANNELS[a.channel]
@@ -104,7 +159,7 @@ def candidates_sql(actions: list[PlannedAction], column_types: dict[str, str], d
             f"""
         and exists (
             select 1 from segment_memberships as s
-            where s.as_of_date = {_d(day)} and s.customer_id = b.customer_id
+            where s.as_of_date = b.as_of_date and s.customer_id = b.customer_id
                 and s.segment_code = {_lit(a.action.segment)}
         )"""
             if a.action.segment
@@ -112,6 +167,7 @@ def candidates_sql(actions: list[PlannedAction], column_types: dict[str, str], d
         )
         selects.append(
             f"""select
+        b.as_of_date,
         b.customer_id,
         b.tier_code,
         {_lit(a.id)} as action_id,
@@ -128,90 +184,92 @@ def candidates_sql(actions: list[PlannedAction], column_types: dict[str, str], d
     from base as b
     where b.tier_code = {_lit(a.tier_code)} and coalesce({trigger}, false){in_segment}"""
         )
-    union = "\n    union all\n    ".join(selects)
-    return f"""create or replace temp table action_candidates as
-with tiers as (
-    select customer_id, tier_code
-    from tier_assignments
-    where as_of_date = {_d(day)} and is_primary
-),
-previous_tiers as (
-    -- yesterday's tier of a customer merged since then counts for the surviving id
-    select
-        {_surviving_id("t")} as customer_id,
-        coalesce(max(case when a.customer_id is null then t.tier_code end), min(t.tier_code))
-            as tier_code
-    from tier_assignments as t
-    left join identity_customer_aliases as a on a.old_customer_id = t.customer_id
-    where t.as_of_date = {_d(previous)} and t.is_primary
-    group by {_surviving_id("t")}
-),
-contacted as (
-    select {_surviving_id("l")} as customer_id, max(l.issued_date) as last_contact_date
-    from contact_ledger as l
-    left join identity_customer_aliases as a on a.old_customer_id = l.customer_id
-    where l.issued_date < {_d(day)}
-    group by {_surviving_id("l")}
-),
-base as (
-    select
-        f.*,
-        t.tier_code,
-        coalesce(p.tier_code, '') as previous_tier_code,
-        case when p.tier_code is null or p.tier_code <> t.tier_code then 1 else 0 end
-            as entered_tier_today,
-        date_diff('day', k.last_contact_date, f.as_of_date) as days_since_last_contact
-    from tiers as t
-    inner join customer_features as f
-        on f.customer_id = t.customer_id and f.as_of_date = {_d(day)}
-    left join previous_tiers as p on p.customer_id = t.customer_id
-    left join contacted as k on k.customer_id = t.customer_id
+    return "\n    union all\n    ".join(selects)
+
+
+def pool_sql(actions: list[PlannedAction], column_types: dict[str, str]) -> str:
+    """Candidates of every day of the window for the actions whose trigger does not depend on
+    earlier contacts: evaluated once, in bulk."""
+    bulk = [a for a in actions if not _uses_contacts(a)]
+    # every action waiting for the ledger: an empty pool with the same columns
+    union = (
+        _selects(bulk, column_types) if bulk else _selects(actions[:1], column_types) + " and false"
+    )
+    return f"""create or replace temp table action_pool as
+with base as (
+    select a.*, cast(null as integer) as days_since_last_contact
+    from action_base as a
 ),
 selected as (
     {union}
 )
+select * from selected
+order by as_of_date"""
+
+
+def candidates_sql(actions: list[PlannedAction], column_types: dict[str, str], day: date) -> str:
+    """The day's candidates: the bulk pool's rows of `day`, plus the actions whose trigger reads
+    days_since_last_contact, evaluated against the ledger as it stands before `day`."""
+    waiting = [a for a in actions if _uses_contacts(a)]
+    pooled = f"select * from action_pool where as_of_date = {_d(day)}"
+    if not waiting:
+        return f"create or replace temp table action_candidates as\n{pooled}"
+    return f"""create or replace temp table action_candidates as
+with contacted as (
+    select customer_id, max(issued_date) as last_contact_date
+    from {_mapped_ledger(date(1900, 1, 1), day)} as l
+    group by customer_id
+),
+base as (
+    select
+        a.*,
+        date_diff('day', k.last_contact_date, a.as_of_date) as days_since_last_contact
+    from action_base as a
+    left join contacted as k on k.customer_id = a.customer_id
+    where a.as_of_date = {_d(day)}
+),
+selected as (
+    {pooled}
+    union all
+    {_selects(waiting, column_types)}
+)
 select * from selected"""
 
 
-def decisions_sql(strategy: Strategy, day: date) -> str:
+def decisions_sql(strategy: Strategy, day: date, max_days: int) -> str:
     """Gate every candidate; the frequency cap counts both groups (a holdout is a contact that
     was withheld), so treatment and holdout customers see the same cadence."""
     key = holdout_key_sql(strategy.holdout_salt, "g.action_id", "g.customer_id")
     return f"""create or replace temp table action_decisions as
-with recent as (
-    select c.customer_id, c.action_id, count(l.customer_id) as recent_contacts
-    from action_candidates as c
-    left join (
-        -- contacts of customers merged since follow the surviving id
-        select {_surviving_id("l")} as customer_id, l.channel, l.issued_date
-        from contact_ledger as l
-        left join identity_customer_aliases as a on a.old_customer_id = l.customer_id
-    ) as l
-        on l.customer_id = c.customer_id
-        and l.channel = c.channel
-        and l.issued_date < {_d(day)}
-        and date_diff('day', l.issued_date, {_d(day)}) < c.per_days
-    group by c.customer_id, c.action_id
-),
-gated as (
+with gated as (
     select
         c.*,
-        r.recent_contacts,
         case
             when not c.consent_ok then 'no_consent'
             when not c.contact_ok then 'no_contact'
             when not c.outside_quiet then 'quiet_period'
         end as blocked
     from action_candidates as c
-    inner join recent as r on r.customer_id = c.customer_id and r.action_id = c.action_id
+),
+recent as (
+    select g.customer_id, g.action_id, count(l.customer_id) as recent_contacts
+    from gated as g
+    inner join {_mapped_ledger(day - timedelta(days=max_days), day)} as l
+        on l.customer_id = g.customer_id
+        and l.channel = g.channel
+        and date_diff('day', l.issued_date, {_d(day)}) < g.per_days
+    where g.blocked is null
+    group by g.customer_id, g.action_id
 ),
 ranked as (
     select
         g.*,
+        coalesce(r.recent_contacts, 0) as recent_contacts,
         row_number() over (
             partition by g.customer_id, g.channel, g.blocked is null order by g.action_rank
         ) as channel_rank
     from gated as g
+    left join recent as r on r.customer_id = g.customer_id and r.action_id = g.action_id
 )
 select
     g.*,
@@ -239,7 +297,7 @@ def day_statements(
     if actions:
         out += [
             candidates_sql(actions, column_types, day),
-            decisions_sql(strategy, day),
+            decisions_sql(strategy, day, max(a.cadence.per_days for a in actions)),
             f"""insert into contact_ledger
 select
     {_d(day)} as issued_date,
@@ -263,5 +321,22 @@ group by action_id, tier_code, channel, decision""",
     return out
 
 
-def ddl() -> list[str]:
-    return [LEDGER_DDL, FUNNEL_DDL]
+def window_statements(
+    strategy: Strategy,
+    actions: list[PlannedAction],
+    column_types: dict[str, str],
+    start: date,
+    end: date,
+    dialect: str = "duckdb",
+) -> list[str]:
+    """Tables, the window's action_base, then every day in order."""
+    out = [LEDGER_DDL, FUNNEL_DDL]
+    if actions:
+        out += [base_sql(actions, start, end), pool_sql(actions, column_types)]
+    if dialect != "duckdb":
+        out = [sqlglot.transpile(s, read="duckdb", write=dialect)[0] for s in out]
+    day = start
+    while day < end:
+        out += day_statements(strategy, actions, column_types, day, dialect)
+        day += timedelta(days=1)
+    return out
