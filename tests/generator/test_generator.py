@@ -485,5 +485,5 @@ def test_latent_types_order_spend(year):
 
 
 def test_unknown_industry_is_rejected():
-    with pytest.raises(ValueError, match="saas"):
-        GeneratorConfig(industry="saas")
+    with pytest.raises(ValueError, match="unknown industry 'content'; known: retail, saas"):
+        GeneratorConfig(industry="content")

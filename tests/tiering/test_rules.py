@@ -138,7 +138,7 @@ def test_rfm_score_model_tertiles(home):
     def score(value, lo, hi, higher=True):
         if value is None:
             return 1
-        return 1 + sum((value >= c) if higher else (value <= c) for c in (lo, hi))
+        return 1 + sum((value > c) if higher else (value < c) for c in (lo, hi))
 
     for tier, evidence, recency, freq, money in rows:
         rfm = (

@@ -28,6 +28,10 @@ membership_points as (
     select * from {{ ref('int_customer_features__membership') }}
 ),
 
+subscription_points as (
+    select * from {{ ref('int_customer_features__subscription') }}
+),
+
 -- every customer and every day of the window since they became a customer
 grid as (
     select registry.customer_id, days.as_of_date as d
@@ -43,6 +47,8 @@ marked as (
     union all
     select customer_id, d, 3 as row_kind from membership_points
     union all
+    select customer_id, d, 4 as row_kind from subscription_points
+    union all
     select customer_id, d, 9 as row_kind from grid
 ),
 
@@ -53,12 +59,13 @@ latest as (
         row_kind,
         max(case when row_kind = 1 then d end) {{ running('customer_id', 'd, row_kind') }} as rolling_date,
         max(case when row_kind = 2 then d end) {{ running('customer_id', 'd, row_kind') }} as mix_date,
-        max(case when row_kind = 3 then d end) {{ running('customer_id', 'd, row_kind') }} as membership_date
+        max(case when row_kind = 3 then d end) {{ running('customer_id', 'd, row_kind') }} as membership_date,
+        max(case when row_kind = 4 then d end) {{ running('customer_id', 'd, row_kind') }} as subscription_date
     from marked
 ),
 
 base as (
-    select customer_id, d as as_of_date, rolling_date, mix_date, membership_date
+    select customer_id, d as as_of_date, rolling_date, mix_date, membership_date, subscription_date
     from latest
     where row_kind = 9
 ),
@@ -102,6 +109,10 @@ final as (
         cast(coalesce(rolling.searches_30d, 0) as integer) as searches_30d,
         cast(coalesce(rolling.events_30d, 0) as integer) as events_30d,
         cast(coalesce(rolling.active_days_30d, 0) as integer) as active_days_30d,
+        cast(coalesce(rolling.logins_30d, 0) as integer) as logins_30d,
+        cast(coalesce(rolling.feature_uses_30d, 0) as integer) as feature_uses_30d,
+        cast(coalesce(rolling.content_views_30d, 0) as integer) as content_views_30d,
+        cast(coalesce(rolling.content_views_365d, 0) as integer) as content_views_365d,
         mix.top_category_365d,
         cast(coalesce(mix.categories_365d, 0) as integer) as categories_365d,
         mix.main_channel_365d,
@@ -114,6 +125,14 @@ final as (
         coalesce(membership.optin_email, false) as optin_email,
         coalesce(membership.optin_wechat, false) as optin_wechat,
         coalesce(membership.optin_app_push, false) as optin_app_push,
+        cast(coalesce(subscription.active_subscriptions, 0) as integer) as active_subscriptions,
+        subscription.subscription_plan,
+        cast(coalesce(subscription.seats, 0) as integer) as seats,
+        cast(coalesce(subscription.contract_value, 0) as {{ type_double() }}) as contract_value,
+        cast(subscription.term_months as integer) as term_months,
+        subscription.subscription_start_date,
+        subscription.renewal_date,
+        cast({{ dbt.datediff('base.as_of_date', 'subscription.renewal_date', 'day') }} as integer) as days_to_renewal,
         cast(case when registry.first_phone_date <= base.as_of_date then 1 else 0 end as integer) as has_phone,
         cast(case when registry.first_email_date <= base.as_of_date then 1 else 0 end as integer) as has_email,
         cast(case when registry.first_wechat_date <= base.as_of_date then 1 else 0 end as integer) as has_wechat,
@@ -126,6 +145,8 @@ final as (
         on mix.customer_id = base.customer_id and mix.d = base.mix_date
     left join membership
         on membership.customer_id = base.customer_id and membership.d = base.membership_date
+    left join subscription_points as subscription
+        on subscription.customer_id = base.customer_id and subscription.d = base.subscription_date
 )
 
 select * from final

@@ -24,8 +24,7 @@ from tierops.partitions import run_window
 from tierops.segments.assets import SEGMENT_MEMBERSHIPS, plan_segments
 from tierops.settings import Settings
 from tierops.strategies.assets import CONTACT_LEDGER, plan_strategy
-from tierops.tiering.assets import TIER_ASSIGNMENTS
-from tierops.tiering.policy import load_policy
+from tierops.tiering.assets import TIER_ASSIGNMENTS, policy_in_force
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse
 
 AUDIENCE_FILES = AssetKey(["audience_files"])
@@ -55,7 +54,7 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
         ),
     )
     def audience_files(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        policy = load_policy(settings.config_dir)
+        policy = policy_in_force(settings)
         strategy, planned = plan_strategy(settings)
         crm = crm_config(settings)
         segments, _ = plan_segments(settings)

@@ -34,6 +34,7 @@ from tierops.generator.population import (
     Population,
 )
 from tierops.generator.profiles import CATEGORIES, CATEGORIES_ZH, LEVELS, PLATFORMS, IndustryProfile
+from tierops.generator.subscriptions import PLANS, SubscriptionBook, SubscriptionRows
 from tierops.generator.text import (
     compose,
     concat,
@@ -337,3 +338,28 @@ def crm_feed(w: World, rows: MemberRows, rng: np.random.Generator) -> FeedChunk:
         }
     )
     return FeedChunk("crm", day, table, BadRows.none("crm", n))
+
+
+def subscriptions_feed(w: World, rows: SubscriptionRows, book: SubscriptionBook) -> FeedChunk:
+    """Subscription state rows as a billing system exports them (SaaS profile only)."""
+    person, day = rows.person, rows.day
+    n = len(person)
+    account = w.book.take("member_id", person)
+    table = pa.table(
+        {
+            "subscription_id": pc.binary_join_element_wise("SUB-", account, ""),
+            "account_id": account,
+            "admin_email": w.book.take("email", person, w.pop.reach.has_email[person]),
+            "status": pick(("cancelled", "active"), rows.active.astype(np.int64)),
+            "plan": pick(PLANS, book.plan[person]),
+            "seats": decimal_text(book.seats[person]),
+            "contract_value": money(book.contract_fen(person)),
+            "term_months": decimal_text(book.term_months[person]),
+            "start_date": compose(n, date_parts(w.first_epoch_day + rows.start, b"-")),
+            "renewal_date": where(
+                rows.active, compose(n, date_parts(w.first_epoch_day + rows.renewal, b"-")), None
+            ),
+            "updated_at": datetime_text(w.first_epoch_day + day, rows.second, b"-", b" "),
+        }
+    )
+    return FeedChunk("subscriptions", day, table, BadRows.none("subscriptions", n))

@@ -55,7 +55,10 @@ class LatentType:
 class IndustryProfile:
     name: str
     latent_types: tuple[LatentType, ...]
+    # what the five session steps are called: visit, sign-in, search, the repeated step
+    # (views / feature use), the closing step (add to cart / content view)
     event_names: tuple[str, ...]
+    subscriptions: bool = False  # accounts hold subscriptions (seats, term, renewal)
 
 
 RETAIL = IndustryProfile(
@@ -95,4 +98,38 @@ RETAIL = IndustryProfile(
     ),
 )  # fmt: skip
 
-PROFILES: dict[str, IndustryProfile] = {"retail": RETAIL}
+# SaaS: accounts pay invoices (orders) for subscriptions with seats and a renewal cycle; the
+# tracking feed carries logins, feature use and content views. Every paying account is a member.
+SAAS = IndustryProfile(
+    name="saas",
+    event_names=("visit", "login", "search", "feature_use", "content_view"),
+    subscriptions=True,
+    latent_types=(
+        LatentType(
+            "enterprise_power_user", 0.08, "steady", 12.0, 3.0, 0.2, 3.0, 6.0, 0.98,
+            (0.0, 0.2, 0.5, 0.3), (0.8, 0.2, 0.0),
+        ),
+        LatentType(
+            "growing_team", 0.20, "steady", 12.0, 1.2, 0.2, 2.5, 6.0, 0.95,
+            (0.2, 0.5, 0.3, 0.0), (0.8, 0.2, 0.0),
+        ),
+        LatentType(
+            "steady_small_business", 0.30, "steady", 6.0, 0.6, 0.1, 1.5, 4.0, 0.95,
+            (0.5, 0.4, 0.1, 0.0), (0.9, 0.1, 0.0),
+        ),
+        LatentType(
+            "new_trial", 0.12, "new", 8.0, 0.5, 0.1, 3.0, 6.0, 0.9,
+            (1.0, 0.0, 0.0, 0.0), (0.9, 0.1, 0.0),
+        ),
+        LatentType(
+            "churning", 0.15, "fading", 10.0, 0.8, 0.1, 1.2, 2.0, 0.9,
+            (0.4, 0.4, 0.2, 0.0), (0.9, 0.1, 0.0),
+        ),
+        LatentType(
+            "churned", 0.15, "dormant", 10.0, 0.6, 0.1, 1.0, 1.0, 0.9,
+            (0.7, 0.3, 0.0, 0.0), (1.0, 0.0, 0.0),
+        ),
+    ),
+)  # fmt: skip
+
+PROFILES: dict[str, IndustryProfile] = {"retail": RETAIL, "saas": SAAS}

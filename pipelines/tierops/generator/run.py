@@ -22,12 +22,17 @@ from tierops.generator.identity import IdentityBook, IdentityKeys
 from tierops.generator.members import member_rows
 from tierops.generator.population import build_population
 from tierops.generator.profiles import PROFILES
+from tierops.generator.subscriptions import (
+    SubscriptionBook,
+    build_subscription_book,
+    subscription_rows,
+)
 from tierops.generator.timeline import daily_multipliers, month_chunks
 from tierops.generator.truth import Sightings, write_truth
 from tierops.generator.writers import write_csv, write_jsonl, write_parquet
 
 # Independent random streams, so changing how one thing is drawn leaves the others as they were.
-POPULATION, KEYS, CATALOGUE, ARRIVALS, ORDERS, EVENTS, MEMBERS, FEEDS = range(8)
+POPULATION, KEYS, CATALOGUE, ARRIVALS, ORDERS, EVENTS, MEMBERS, FEEDS, SUBSCRIPTIONS = range(9)
 
 WRITER_THREADS = 4
 # feed -> (path under the landing root, CSV encoding); see docs/landing-spec.md
@@ -38,6 +43,7 @@ FILES: dict[str, tuple[str, str]] = {
     "marketplace": ("marketplace/tmall_orders_{:%Y-%m-%d}.parquet", ""),
     "tracking": ("tracking/events_{:%Y-%m-%d}.csv", "utf-8"),
     "crm": ("crm/members_{:%Y-%m-%d}.csv", "utf-8"),
+    "subscriptions": ("subscriptions/subscriptions_{:%Y-%m-%d}.csv", "utf-8"),  # SaaS only
 }
 
 
@@ -102,12 +108,18 @@ class MonthRun:
     budget: BadRowBudget = field(init=False)
     multipliers: tuple[np.ndarray, np.ndarray] = field(init=False)
     sightings: Sightings = field(init=False)
+    subscriptions: SubscriptionBook | None = field(init=False)
     totals: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         self.budget = BadRowBudget(self.config.bad_row_rate)
         self.multipliers = daily_multipliers(self.config)
         self.sightings = Sightings(self.world.pop.size)
+        self.subscriptions = (
+            build_subscription_book(self.world.pop, stream(self.config, SUBSCRIPTIONS))
+            if self.world.profile.subscriptions
+            else None
+        )
 
     def month(self, days: range) -> str:
         """Simulate and write the days of one month; returns a progress line."""
@@ -125,6 +137,11 @@ class MonthRun:
             feeds.tracking_feed(world, events, self.budget, rng),
             feeds.crm_feed(world, members, rng),
         ]
+        if self.subscriptions is not None:
+            subs = subscription_rows(
+                pop, self.subscriptions, days, stream(config, SUBSCRIPTIONS, days.start)
+            )
+            chunks.append(feeds.subscriptions_feed(world, subs, self.subscriptions))
         self.totals["files"] += write_chunks(
             self.pool, chunks, days, config.start, self.landing_dir
         )

@@ -95,7 +95,7 @@ class QualitySpec(StrictModel):
 class FeedMapping(StrictModel):
     feed: str
     title: str = ""
-    entity: Literal["order_lines", "events", "members"]
+    entity: Literal["order_lines", "events", "members", "subscriptions"]
     channel: str
     source: SourceSpec
     timezone: str | None = None

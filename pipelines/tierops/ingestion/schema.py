@@ -33,6 +33,7 @@ EVENT_TYPES = (
     "feature_use",
     "content_view",
 )
+SUBSCRIPTION_STATUSES = ("active", "cancelled", "expired")
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,24 @@ ENTITIES: dict[str, Entity] = {
             CanonicalField("optin_email", "bool"),
             CanonicalField("optin_wechat", "bool"),
             CanonicalField("optin_app_push", "bool"),
+        ),
+    ),
+    "subscriptions": Entity(
+        name="subscriptions",
+        event_time="updated_at",
+        description="Subscription / contract state as of that day (SaaS, services); latest wins.",
+        fields=(
+            CanonicalField("subscription_id", "string", required=True),
+            CanonicalField("updated_at", "timestamp", required=True),
+            CanonicalField("status", "enum", required=True, choices=SUBSCRIPTION_STATUSES),
+            CanonicalField("plan", "string"),
+            CanonicalField("seats", "int", minimum=0),
+            CanonicalField(
+                "contract_value", "decimal", minimum=0, description="Value of the current term"
+            ),
+            CanonicalField("term_months", "int", minimum=1, description="Renewal cycle"),
+            CanonicalField("start_date", "date"),
+            CanonicalField("renewal_date", "date", description="Next renewal; empty if cancelled"),
         ),
     ),
 }

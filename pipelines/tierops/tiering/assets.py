@@ -32,7 +32,7 @@ from tierops.tiering.engine import (
     CompiledPolicy,
     statements,
 )
-from tierops.tiering.policy import check_expressions, load_policy, with_line
+from tierops.tiering.policy import TierPolicy, check_expressions, load_policy, with_line
 from tierops.tiering.thresholds import resolve_for_run
 from tierops.transform.project import feature_sources, model_columns
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse
@@ -75,6 +75,12 @@ def compile_policy(
     if still:
         raise ConfigError(reduced_file, "", f"reduced mode also needs {', '.join(still)}")
     return replace(reduced, unavailable=unavailable, replaced=compiled.policy.version)
+
+
+def policy_in_force(settings: Settings) -> TierPolicy:
+    """The policy tiers are actually assigned with: the configured one, or in reduced mode the
+    orders-only preset. Downstream steps that list tiers (audience files) use this one."""
+    return compile_policy(settings).policy
 
 
 def _compile(settings: Settings, file: Path, columns: dict[str, str]) -> CompiledPolicy:

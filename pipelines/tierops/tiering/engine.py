@@ -206,13 +206,14 @@ def statements(
 
 
 def _score_sql(compiled: CompiledPolicy) -> str:
-    """R/F/M scores 1..levels: one point per frozen cut point the value clears."""
+    """R/F/M scores 1..levels: one point per frozen cut point the value is strictly better than
+    (strict, so a value tied with a cut point, e.g. one order, does not climb a level)."""
     if compiled.policy.scores is None:
         return ""
     refs = score_quantiles(compiled.policy)
     scores: dict[str, str] = {}
     for name, spec in compiled.policy.scores.specs().items():
-        op = ">=" if spec.higher_is_better else "<="
+        op = ">" if spec.higher_is_better else "<"
         points = " + ".join(
             f"case when f.{spec.feature} {op} c.{r.name} then 1 else 0 end"
             for r, owner in refs.items()

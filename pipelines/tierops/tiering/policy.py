@@ -117,8 +117,8 @@ class ScoreSpec(StrictModel):
 
 
 class ScoreModel(StrictModel):
-    """R/F/M scores 1..levels from frozen quantile cut points; rules use r_score, f_score,
-    m_score and (with all three) rfm_score."""
+    """R/F/M scores 1..levels from frozen quantile cut points (one level per cut point the value
+    is strictly better than); rules use r_score, f_score, m_score and (with all three) rfm_score."""
 
     recency: ScoreSpec | None = None
     frequency: ScoreSpec | None = None

@@ -18,6 +18,8 @@ orders as (
         0 as add_to_cart,
         0 as searches,
         0 as logins,
+        0 as feature_uses,
+        0 as content_views,
         0 as events
     from {{ ref('int_orders') }} as o
     join signatures on signatures.signature = {{ identity_signature('o.') }}
@@ -38,6 +40,8 @@ events as (
         sum(e.add_to_cart) as add_to_cart,
         sum(e.searches) as searches,
         sum(e.logins) as logins,
+        sum(e.feature_uses) as feature_uses,
+        sum(e.content_views) as content_views,
         sum(e.events) as events
     from {{ ref('int_activity__events_daily') }} as e
     join signatures on signatures.signature = e.signature
@@ -59,6 +63,8 @@ final as (
         sum(add_to_cart) as add_to_cart,
         sum(searches) as searches,
         sum(logins) as logins,
+        sum(feature_uses) as feature_uses,
+        sum(content_views) as content_views,
         sum(events) as events
     from (
         select * from orders

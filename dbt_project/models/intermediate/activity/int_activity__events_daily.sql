@@ -21,6 +21,7 @@
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='file_date',
+    on_schema_change='append_new_columns',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where file_date >= {{ window_start() }} and file_date < {{ window_end() }}{% endif %}",
 ) }}
 with events as (
@@ -33,6 +34,8 @@ with events as (
         sum(case when event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart,
         sum(case when event_type = 'search' then 1 else 0 end) as searches,
         sum(case when event_type = 'login' then 1 else 0 end) as logins,
+        sum(case when event_type = 'feature_use' then 1 else 0 end) as feature_uses,
+        sum(case when event_type = 'content_view' then 1 else 0 end) as content_views,
         count(*) as events
     from {{ ref('stg_lake__events') }}
     where file_date < {{ window_end() }}

@@ -18,6 +18,9 @@ final as (
         sum(a.product_views) as product_views,
         sum(a.add_to_cart) as add_to_cart,
         sum(a.searches) as searches,
+        sum(a.logins) as logins,
+        sum(a.feature_uses) as feature_uses,
+        sum(a.content_views) as content_views,
         sum(a.events) as events,
         case when sum(a.events) > 0 then 1 else 0 end as active_days
     from {{ ref('int_activity__daily') }} as a

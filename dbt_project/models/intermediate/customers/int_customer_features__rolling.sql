@@ -11,6 +11,7 @@
     ('refunds', 365), ('cancels', 365),
     ('visits', 30), ('visits', 90), ('visits', 365),
     ('product_views', 30), ('add_to_cart', 30), ('searches', 30), ('events', 30), ('active_days', 30),
+    ('logins', 30), ('feature_uses', 30), ('content_views', 30), ('content_views', 365),
 ] %}
 {%- set windows = features | map(attribute=1) | reject('equalto', 0) | unique | list %}
 {%- set names = {} %}

@@ -1,0 +1,236 @@
+"""Industry presets end to end on generated data, and reduced mode (orders only).
+
+Retail (config/tier_policy.yaml is the retail preset) runs in tests/pipeline/test_nightly.py and
+the other tiering tests. Here: SaaS data from the generator's SaaS profile with the subscriptions
+feed; the SaaS, content and services presets on it; and retail data with only the order feeds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+
+import duckdb
+import pytest
+import yaml
+from dagster import AssetSelection
+
+from tests.conftest import REPO, SMALL_END, SMALL_START, _activate, make_home
+from tests.helpers import failure_messages, run_range
+from tierops.settings import Settings
+from tierops.tiering.assets import compile_policy
+from tierops.tiering.thresholds import calibrate
+
+SAAS_START, SAAS_END = date(2025, 3, 1), date(2025, 6, 30)
+# everything up to the tiers (all feeds and warehouse models), nothing that reads the tiers
+THROUGH_TIERS = AssetSelection.all() - AssetSelection.assets("tier_assignments").downstream(
+    include_self=False
+)
+TIERS_ONLY = AssetSelection.assets("tier_assignments")
+
+
+def _q(home, sql: str, params=None):
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _materialization(result, key: str) -> dict:
+    events = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == key
+    ]
+    return {k: getattr(v, "value", v) for k, v in events[-1].materialization.metadata.items()}
+
+
+@pytest.fixture(scope="module")
+def saas_home(tmp_path_factory):
+    from tierops.generator import GeneratorConfig, generate
+
+    root = tmp_path_factory.mktemp("saas")
+    home = make_home(root)
+    config = GeneratorConfig(
+        customers=300, start=SAAS_START, end=SAAS_END, seed=5, industry="saas", bad_row_rate=0.0
+    )
+    generate(config, home.landing, home.truth)
+    presets = home.config_dir / "presets"
+    shutil.copy(presets / "channels" / "saas_subscriptions.yaml", home.config_dir / "channels")
+    shutil.copy(presets / "saas.yaml", home.config_dir / "tier_policy.yaml")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _activate(home, monkeypatch)
+        result = run_range(SAAS_START, SAAS_END, selection=THROUGH_TIERS)
+        assert result.success, failure_messages(result)
+    return home, result
+
+
+def test_saas_generator_writes_subscriptions_and_saas_events(saas_home):
+    home, _ = saas_home
+    files = sorted((home.landing / "subscriptions").glob("*.csv"))
+    assert len(files) == (SAAS_END - SAAS_START).days + 1
+    header = files[0].read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("subscription_id,account_id,admin_email,status,plan,seats")
+    types = dict(_q(home, "select event_type, count(*) from stg_lake__events group by 1"))
+    assert {"login", "feature_use", "content_view"} <= set(types)
+    assert "product_view" not in types and "add_to_cart" not in types
+
+
+def test_saas_features_follow_the_subscription_feed(saas_home):
+    home, _ = saas_home
+    # the latest row of every subscription by the last day, read straight from the lake table
+    expected = dict(
+        _q(
+            home,
+            "with latest as (select *, row_number() over (partition by subscription_key "
+            "order by file_date desc, updated_at desc) as r from stg_lake__subscriptions) "
+            "select member_id, case when status = 'active' then seats else 0 end "
+            "from latest where r = 1",
+        )
+    )
+    got = dict(
+        _q(
+            home,
+            "select m.member_id, f.seats from customer_features f "
+            "join (select distinct customer_id, node, substr(node, 11) as member_id "
+            "from identity_map where valid_to is null and node like 'member_id:%') m "
+            "using (customer_id) where f.as_of_date = ?",
+            [SAAS_END],
+        )
+    )
+    assert len(expected) > 150
+    compared = [mid for mid in expected if mid in got]
+    assert len(compared) >= 0.9 * len(expected)
+    assert all(got[mid] == expected[mid] for mid in compared)
+    renewals = _q(
+        home,
+        "select count(*), min(days_to_renewal), max(term_months) from customer_features "
+        "where as_of_date = ? and active_subscriptions > 0",
+        [SAAS_END],
+    )[0]
+    assert renewals[0] > 100 and renewals[1] >= 0 and renewals[2] == 12
+
+
+def test_saas_preset_end_to_end(saas_home):
+    home, result = saas_home
+    meta = _materialization(result, "tier_assignments")
+    assert meta["policy_version"] == "saas-v1" and meta["mode"] == "full"
+    counts = meta["tier_counts"]
+    assert set(counts) == {"churned", "renewal_risk", "power_account", "low_adoption", "steady"}
+    assert all(n > 0 for n in counts.values()), counts
+    churned_ok = _q(
+        home,
+        "select count(*) from tier_assignments a join customer_features f "
+        "using (as_of_date, customer_id) where a.as_of_date = ? "
+        "and (a.tier_code = 'churned') <> (f.active_subscriptions = 0)",
+        [SAAS_END],
+    )[0][0]
+    assert churned_ok == 0
+    power = _q(
+        home,
+        "select subtier_code, evidence from tier_assignments where as_of_date = ? "
+        "and tier_code = 'power_account'",
+        [SAAS_END],
+    )
+    assert power and all(s in ("power_expand", "power_enterprise") for s, _ in power)
+    assert all("seats=" in e and "p80(seats)=" in e for _, e in power)
+
+
+@pytest.mark.parametrize(
+    ("preset", "tiers"),
+    [
+        ("content", {"lapsed", "super_fan", "paying_reader", "engaged_free", "casual"}),
+        ("services", {"lapsed_contract", "key_account", "renewal_due", "annual", "short_term"}),
+    ],
+)
+def test_content_and_services_presets_on_generated_data(saas_home, preset, tiers):
+    home, _ = saas_home
+    policy = yaml.safe_load((REPO / "config" / "presets" / f"{preset}.yaml").read_text())
+    (home.config_dir / "tier_policy.yaml").write_text(
+        yaml.safe_dump(policy, allow_unicode=True, sort_keys=False), encoding="utf-8"
+    )
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _activate(home, monkeypatch)
+        compiled = compile_policy(Settings.from_env())
+        con = duckdb.connect(str(home.warehouse))
+        try:
+            calibrate(con, compiled, SAAS_END, SAAS_END, adopt=True, source="test")
+        finally:
+            con.close()
+        result = run_range(SAAS_END, SAAS_END, selection=TIERS_ONLY)
+        assert result.success, failure_messages(result)
+    meta = _materialization(result, "tier_assignments")
+    assert meta["policy_version"] == f"{preset}-v1"
+    assert set(meta["tier_counts"]) <= tiers
+    assert len(meta["tier_counts"]) >= 3, meta["tier_counts"]
+    assert (
+        sum(meta["tier_counts"].values())
+        == _q(home, "select count(*) from tier_assignments where as_of_date = ?", [SAAS_END])[0][0]
+    )
+
+
+@pytest.fixture(scope="module")
+def reduced_home(tmp_path_factory, small_landing):
+    landing, truth = small_landing
+    home = make_home(tmp_path_factory.mktemp("reduced"), landing_from=landing)
+    shutil.copytree(truth, home.truth)
+    for feed in ("tracking_events", "crm_members"):
+        (home.config_dir / "channels" / f"{feed}.yaml").unlink()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _activate(home, monkeypatch)
+        result = run_range(
+            SMALL_START,
+            SMALL_END,
+            selection=THROUGH_TIERS | AssetSelection.assets("contact_ledger", "audience_files"),
+        )
+        assert result.success, failure_messages(result)
+    return home, result
+
+
+def test_reduced_mode_tiers_on_recency_frequency_amount(reduced_home):
+    home, result = reduced_home
+    meta = _materialization(result, "tier_assignments")
+    assert meta["mode"] == "reduced"
+    assert meta["configured_policy"] == "retail-v1"
+    assert meta["policy_version"] == "orders-only-v1"
+    unavailable = set(meta["unavailable_features"])
+    assert {"is_member", "visits_30d", "active_days_30d", "optin_sms"} <= unavailable
+    assert "orders_total" not in unavailable and "monetary_total" not in unavailable
+    assert set(meta["tier_counts"]) == {"core", "loyal", "at_risk", "lost", "regular"}
+    assert set(meta["thresholds"]) == {
+        "quantile(days_since_last_order, 0.333333)",
+        "quantile(days_since_last_order, 0.666667)",
+        "quantile(orders_total, 0.333333)",
+        "quantile(orders_total, 0.666667)",
+        "quantile(monetary_total, 0.333333)",
+        "quantile(monetary_total, 0.666667)",
+    }
+    logs = [
+        e.message
+        for e in result.all_events
+        if e.event_type_value == "ENGINE_EVENT" or e.is_step_event
+    ]
+    assert logs  # the run recorded its steps
+    buyers = _q(
+        home,
+        "select count(*) from customer_features where as_of_date = ? and orders_total > 0",
+        [SMALL_END],
+    )[0][0]
+    assert sum(meta["tier_counts"].values()) == buyers
+    # three levels each: tertile scores, and the core tier is exactly r=3 and m=3
+    core = _q(
+        home,
+        "select a.evidence from tier_assignments a where a.as_of_date = ? and tier_code = 'core'",
+        [SMALL_END],
+    )
+    assert core and all(e.startswith("m_score=3; r_score=3") for (e,) in core)
+
+
+def test_reduced_mode_audiences_use_the_tiers_in_force(reduced_home):
+    home, result = reduced_home
+    manifest = json.loads(
+        (home.outputs / SMALL_END.isoformat() / "manifest.json").read_text(encoding="utf-8")
+    )
+    assert manifest["policy_version"] == "orders-only-v1"
+    meta = _materialization(result, "tier_assignments")
+    assert manifest["tier_counts"] == meta["tier_counts"]
