@@ -311,6 +311,43 @@ def cmd_thresholds(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clusters(args: argparse.Namespace) -> int:
+    """Cluster a sample of one day's customers and compare with the rule tiers (read-only)."""
+    from tierops.tiering.assets import compile_policy
+    from tierops.tiering.clustering import cluster_report
+    from tierops.transform.project import prepare_manifest
+
+    settings = get_settings()
+    prepare_manifest()
+    compiled = compile_policy(settings)
+    with _warehouse().connect(read_only=True) as conn:
+        day = (
+            args.date or conn.execute("select max(as_of_date) from tier_assignments").fetchone()[0]
+        )
+        try:
+            report = cluster_report(
+                conn,
+                compiled,
+                day,
+                settings.outputs_dir,
+                k=args.k,
+                sample=args.sample,
+                features=args.feature or None,
+            )
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+    _say(
+        f"{report.k} clusters on {report.sample:,} customers of {report.day} "
+        f"({', '.join(report.features)}); clusters never assign tiers"
+    )
+    for line in report.crosstab.to_string().splitlines():
+        _say(f"  {line}")
+    for feature, cuts in report.suggested.items():
+        _say(f"  suggested cut points {feature}: {', '.join(f'{c:,.2f}' for c in cuts)}")
+    _say(f"report: {report.folder / 'report.md'}")
+    return 0
+
+
 def _warehouse():
     from tierops.warehouse import Warehouse
 
@@ -503,6 +540,17 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--json", action="store_true", help="machine-readable output")
     mig.add_argument("--subtiers", action="store_true", help="split tiers into their sub-tiers")
     mig.set_defaults(func=cmd_migration)
+
+    clu = sub.add_parser(
+        "clusters", help="k-means on a sample vs the rule tiers: a report that suggests cut points"
+    )
+    clu.add_argument("--date", type=_parse_date, help="day to look at (default: newest tiers)")
+    clu.add_argument("--k", type=int, default=5, help="number of clusters")
+    clu.add_argument("--sample", type=int, default=5000, help="customers in the sample")
+    clu.add_argument(
+        "--feature", action="append", help="feature column (repeat; default: the policy's)"
+    )
+    clu.set_defaults(func=cmd_clusters)
 
     val = sub.add_parser("validate", help="check every config file without touching data")
     val.set_defaults(func=cmd_validate)

@@ -3,10 +3,12 @@ overrides with expiry, threshold adjustments. One pipeline run, then tier-only r
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date, timedelta
 
 import duckdb
+import pandas as pd
 import pytest
 import yaml
 from dagster import AssetSelection
@@ -297,3 +299,41 @@ def test_overrides_pin_until_expiry_and_adjustments_are_recorded(home):
         [first],
     )[0][0]
     assert "[p90(monetary_365d) x1.5" in evidence
+
+
+def test_cluster_report_cross_tabulates_without_assigning(home, tmp_path):
+    from tests.test_cli import _cli
+
+    before = _q(
+        home,
+        "select count(*), sum(hash(customer_id, tier_code, rule_id)) from tier_assignments",
+    )
+    tiers = dict(
+        _q(
+            home,
+            "select tier_code, count(*) from tier_assignments where as_of_date = ? and is_primary "
+            "group by 1",
+            [DAY],
+        )
+    )
+    proc = _cli(
+        ["clusters", "--date", DAY.isoformat(), "--k", "4", "--sample", "100000"], home, tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "clusters never assign tiers" in proc.stderr
+    folder = home.outputs / DAY.isoformat() / "clustering"
+    crosstab = pd.read_csv(folder / "crosstab.csv", encoding="utf-8-sig", index_col=0)
+    assert crosstab.sum().to_dict() == tiers  # every customer of the day, by rule tier
+    assert list(crosstab.index) == [0, 1, 2, 3]
+    body = json.loads((folder / "clusters.json").read_text(encoding="utf-8"))
+    assert set(body["suggested_cut_points"]) == set(body["features"])
+    assert all(len(c) == 3 for c in body["suggested_cut_points"].values())
+    assert "monetary_365d" in body["features"]
+    assert "| cluster |" in (folder / "report.md").read_text(encoding="utf-8")
+    assert (
+        _q(
+            home,
+            "select count(*), sum(hash(customer_id, tier_code, rule_id)) from tier_assignments",
+        )
+        == before
+    )
