@@ -17,9 +17,7 @@ def test_rfm_matches_a_pandas_recomputation(backfilled):
     lines = con.execute(
         "select * from stg_lake__order_lines where order_date <= ?", [SMALL_END]
     ).df()
-    nodes = con.execute(
-        "select node, customer_id from identity_map where valid_to is null"
-    ).df()
+    nodes = con.execute("select node, customer_id from identity_map where valid_to is null").df()
     features = con.execute(
         "select customer_id, orders_total, orders_365d, monetary_total, last_order_date, first_order_date "
         "from customer_features where as_of_date = ?",

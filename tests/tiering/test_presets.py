@@ -7,7 +7,6 @@ feed; the SaaS, content and services presets on it; and retail data with only th
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import date
 
@@ -181,7 +180,7 @@ def reduced_home(tmp_path_factory, small_landing):
         result = run_range(
             SMALL_START,
             SMALL_END,
-            selection=THROUGH_TIERS | AssetSelection.assets("contact_ledger", "audience_files"),
+            selection=THROUGH_TIERS,
         )
         assert result.success, failure_messages(result)
     return home, result
@@ -224,13 +223,3 @@ def test_reduced_mode_tiers_on_recency_frequency_amount(reduced_home):
         [SMALL_END],
     )
     assert core and all(e.startswith("m_score=3; r_score=3") for (e,) in core)
-
-
-def test_reduced_mode_audiences_use_the_tiers_in_force(reduced_home):
-    home, result = reduced_home
-    manifest = json.loads(
-        (home.outputs / SMALL_END.isoformat() / "manifest.json").read_text(encoding="utf-8")
-    )
-    assert manifest["policy_version"] == "orders-only-v1"
-    meta = _materialization(result, "tier_assignments")
-    assert manifest["tier_counts"] == meta["tier_counts"]
