@@ -136,6 +136,7 @@ def test_report_is_self_contained_and_links_every_file(report):
             f"<td>{f['rows']:,}</td>" in text
         )
     assert "tier_shares_vs_previous_day" in text  # check results from the run
+    assert "<td class=l>this run</td>" in text
     drift = text[text.index("Drift checks on") : text.index("Latest check results")]
     assert "tier_shares_vs_previous_run" in drift and "rfm_shift" in drift  # drift_checks rows
     before = (SMALL_END - timedelta(days=30)).isoformat()

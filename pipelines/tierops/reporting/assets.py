@@ -169,7 +169,7 @@ def latest_check_results(
                 passed=data.passed,
                 severity=data.severity.value,
                 description=data.description or "",
-                partition=record.partition,
+                run="this run" if record.run_id == context.run_id else record.run_id[:8],
             )
         else:
             result = CheckResult(key.asset_key.to_user_string(), key.name, None, "", "")

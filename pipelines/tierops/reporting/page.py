@@ -41,7 +41,7 @@ class CheckResult:
     passed: bool | None  # None: planned or not executed
     severity: str
     description: str
-    partition: str | None = None
+    run: str = ""  # 'this run' or the id of the earlier run that produced it
 
 
 @dataclass
@@ -181,7 +181,7 @@ def _check_row(c: CheckResult) -> list[str]:
     else:
         cls = "bad" if c.severity == "ERROR" else "warn"
         status = f"<span class={cls}>未通过 / failed ({escape(c.severity)})</span>"
-    return [escape(c.asset), escape(c.name), status, escape(c.description)]
+    return [escape(c.asset), escape(c.name), status, escape(c.description), escape(c.run)]
 
 
 def _checks_section(d: ReportData) -> str:
@@ -190,12 +190,13 @@ def _checks_section(d: ReportData) -> str:
     headers = ["资产 / asset", "检查 / check", "结果 / result", "说明 / detail"]
     title += f"<h3>当日漂移检查 / Drift checks on {d.day.isoformat()}</h3>"
     if d.drift:
-        title += _table(headers, [_check_row(c) for c in d.drift], 4)
+        title += _table(headers, [_check_row(c)[:4] for c in d.drift], 4)
     else:
         title += f"<p class=na>{NA}</p>"
     title += "<h3>最近一次检查结果 / Latest check results (Dagster)</h3>"
     if not d.checks:
         return title + f"<p class=na>{NA}</p>"
+    headers = [*headers, "运行 / run"]
     failed = [c for c in d.checks if c.passed is False]
     others = [c for c in d.checks if c.passed is not False]
     summary = (
@@ -205,11 +206,11 @@ def _checks_section(d: ReportData) -> str:
     )
     out = title + summary
     if failed:
-        out += _table(headers, [_check_row(c) for c in failed], 4)
+        out += _table(headers, [_check_row(c) for c in failed], 5)
     if others:
         out += (
             f"<details><summary>其余检查 / other checks ({len(others)})</summary>"
-            + _table(headers, [_check_row(c) for c in others], 4)
+            + _table(headers, [_check_row(c) for c in others], 5)
             + "</details>"
         )
     return out
