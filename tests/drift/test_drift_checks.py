@@ -219,6 +219,10 @@ def test_adopting_changes_assignments_exactly_as_the_impact_report_said(drift_ho
         "select distinct threshold_version from tier_assignments where as_of_date = ?",
         [FEB_END],
     ) == [(2,)]
+    with duckdb.connect(str(home.warehouse), read_only=True) as con:
+        rerun = stored_results(con, FEB_END, FEB_END + timedelta(days=1))
+    previous = next(r for r in rerun if r.check == "tier_shares_vs_previous_run")
+    assert "threshold set v1, today v2" in previous.summary
     if state["kind"] == "flat":  # calibrated by the Dagster job: its metadata tells the same
         metadata = state["job_metadata"]
         assert metadata["candidate_version"].value == 2

@@ -279,3 +279,15 @@ def tier_counts_by_day(
     for day, tier, n in rows:
         out.setdefault(day, {})[tier] = int(n)
     return out
+
+
+def threshold_versions_by_day(
+    conn: duckdb.DuckDBPyConnection, start: date, end: date
+) -> dict[date, int | None]:
+    """The threshold set each day's snapshot was made with, for [start - 1 day, end)."""
+    rows = conn.execute(
+        "select as_of_date, max(threshold_version) from tier_assignments "
+        "where as_of_date >= ? and as_of_date < ? group by 1",
+        [start - timedelta(days=1), end],
+    ).fetchall()
+    return {day: None if v is None else int(v) for day, v in rows}

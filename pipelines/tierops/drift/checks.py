@@ -27,6 +27,7 @@ from tierops.drift.baseline import (
     cut_baselines,
     cut_shares_by_day,
     feature_baselines,
+    threshold_versions_by_day,
     tier_baseline,
     tier_counts_by_day,
 )
@@ -125,6 +126,15 @@ def share_shift(
             "compared_shares_pct": _shares_pp(before),
         },
     )
+
+
+def _previous_label(day: date, versions: dict[date, int | None]) -> str:
+    """`2025-03-01`, or `2025-03-01 (threshold set v1, today v2)` when the set changed."""
+    before = day - timedelta(days=1)
+    old, new = versions.get(before), versions.get(day)
+    if old == new:
+        return before.isoformat()
+    return f"{before} (threshold set v{old}, today v{new}: expect moves after adopting)"
 
 
 def _skipped(name: str, day: date, severity: str, why: str) -> CheckOutcome:
@@ -237,6 +247,7 @@ def evaluate(
 ) -> list[CheckOutcome]:
     """Every check for every day in [start, end) that has tier snapshots."""
     tiers = tier_counts_by_day(conn, start, end)
+    versions = threshold_versions_by_day(conn, start, end)
     features, feature_days, cuts, cut_days = {}, {}, {}, {}
     base_tiers: dict[str, int] = {}
     if tset is not None:
@@ -266,7 +277,7 @@ def evaluate(
                     prev_cfg.psi_floor,
                     prev_cfg.alpha,
                     prev_cfg.severity,
-                    f"{day - timedelta(days=1)}",
+                    _previous_label(day, versions),
                 )
             )
         else:
