@@ -41,7 +41,8 @@ def conn():
     con.execute(
         "create table customer_features (as_of_date date, customer_id varchar, "
         "orders_total integer, orders_30d integer, orders_90d integer, orders_365d integer, "
-        "monetary_total double, monetary_30d double, monetary_90d double, monetary_365d double)"
+        "monetary_total double, monetary_30d double, monetary_90d double, monetary_365d double, "
+        "active_subscriptions integer, renewal_date date)"
     )
     for day, cid, tier, orders, o30, total, m30, m90, m365 in FEATURES:
         con.execute(
@@ -50,7 +51,7 @@ def conn():
             [day, cid, tier, tier],
         )
         con.execute(
-            "insert into customer_features values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "insert into customer_features values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, null)",
             [day, cid, orders, o30, orders, orders, total, m30, m90, m365],
         )
     # a secondary (overlapping) tier must never count
@@ -138,3 +139,28 @@ def test_reporting_config_rejects_unknown_tier(tmp_path):
     (tmp_path / "reporting.yaml").write_text("outcome_windows_days: [45]\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="outcome_windows_days"):
         load_reporting_config(tmp_path, policy)
+
+
+def test_subscription_renewals_due_in_the_window(conn):
+    # c1 renews on 03-15 (due in the 30-day window) and renews to 2026-03-15; c2 is due on 03-20
+    # and lets it lapse; c3 is due only after D
+    subs = [
+        (S30, "c1", 1, date(2025, 3, 15)),
+        (D, "c1", 1, date(2026, 3, 15)),
+        (S30, "c2", 1, date(2025, 3, 20)),
+        (D, "c2", 0, None),
+        (S30, "c3", 1, date(2025, 4, 10)),
+        (D, "c3", 1, date(2025, 4, 10)),
+    ]
+    for day, cid, active, renewal in subs:
+        conn.execute(
+            "update customer_features set active_subscriptions = ?, renewal_date = ? "
+            "where as_of_date = ? and customer_id = ?",
+            [active, renewal, day, cid],
+        )
+    compute_kpis(conn, ReportingConfig(), D, date(2025, 4, 1))
+    k = _kpis(day_kpis(conn, D))
+    renew = k[("renewal_rate", 30, "high_value")]
+    assert (renew["numerator"], renew["denominator"], renew["value"]) == (1, 2, 0.5)
+    assert ("renewal_rate", 30, "dormant") not in k  # c3's renewal is not due yet
+    assert ("renewal_rate", 90, "high_value") not in k  # nothing fell due in the 90-day window

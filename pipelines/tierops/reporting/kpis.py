@@ -114,14 +114,19 @@ def kpi_statements(
         sum(case when fd_orders > fs.orders_total then 1 else 0 end) as bought,
         sum(case when fs.orders_total = 1 then 1 else 0 end) as one_order,
         sum(case when fs.orders_total = 1 and fd_orders >= 2 then 1 else 0 end) as second_order,
-        sum(fd_monetary - fs.monetary_total) as revenue{renew_cols}
+        sum(fd_monetary - fs.monetary_total) as revenue,
+        sum(case when fs.renewal_date > s.as_of_date and fs.renewal_date <= d.d then 1 else 0 end)
+            as sub_due,
+        sum(case when fs.renewal_date > s.as_of_date and fs.renewal_date <= d.d
+            and fd_active > 0 and fd_renewal > fs.renewal_date then 1 else 0 end) as sub_renewed{renew_cols}
     from days as d
     join tier_assignments as s
         on s.as_of_date = d.d - interval '{w}' day and s.is_primary
     join customer_features as fs
         on fs.as_of_date = s.as_of_date and fs.customer_id = s.customer_id
     left join (
-        select as_of_date, customer_id, orders_total as fd_orders, monetary_total as fd_monetary
+        select as_of_date, customer_id, orders_total as fd_orders, monetary_total as fd_monetary,
+            active_subscriptions as fd_active, renewal_date as fd_renewal
         from customer_features
     ) as fd
         on fd.as_of_date = d.d and fd.customer_id = s.customer_id
@@ -142,6 +147,10 @@ def kpi_statements(
             ("second_purchase_rate", w, "second_order", "one_order", src, ""),
             ("revenue_next_per_customer", w, "revenue", "cohort", src, ""),
         ]
+        if not renewal:
+            # subscriptions: renewals that fell due in (S, D], renewed = still active at D with
+            # a later renewal date; tiers with nothing due get no row
+            specs.append(("renewal_rate", w, "sub_renewed", "sub_due", src, " where sub_due > 0"))
         if lapsed:
             where = f" where tier_code in ({lapsed})"
             specs.append(("reactivation_rate", w, "bought", "cohort", src, where))

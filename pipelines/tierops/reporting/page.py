@@ -248,9 +248,9 @@ def _kpi_section(d: ReportData) -> str:
     note = "; ".join(f"{w}d: {s} → {d.day}" for w, s in snapshots) or "—"
     renewal = (
         ""
-        if d.renewal_cycle_days
-        else "<p class=na>续费率：不适用（未配置续费周期）/ renewal rate: not applicable "
-        "(no renewal cycle in config/reporting.yaml)</p>"
+        if any(r["kpi"] == "renewal_rate" for r in d.kpis)
+        else "<p class=na>续费率：不适用（无到期续费）/ renewal rate: not applicable (no "
+        "subscription renewals fell due and no renewal cycle in config/reporting.yaml)</p>"
     )
     rates = []
     for w in sorted({w for k, w in columns if k == "repurchase_rate"}):
