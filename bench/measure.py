@@ -134,9 +134,8 @@ def run_measured(
         if not lines:
             raise RuntimeError(f"{label}: expected a JSON line on stdout, got:\n{stdout[-2000:]}")
         result.extra = json.loads(lines[-1])
-        own = float(result.extra.get("self_max_rss_mb", 0))
-        result.max_rss_mb = max(result.max_rss_mb, own)
-        result.peak_rss_mb = max(result.peak_rss_mb, own)
+        # not merged into the peak: on Linux ru_maxrss survives exec, so a child's own figure
+        # can include the RSS of the bench process it was forked from
     return result
 
 

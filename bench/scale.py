@@ -196,7 +196,7 @@ class Bench:
         times = {m: nightly["dbt_models_seconds"][m] for m in models
                  if m in nightly["dbt_models_seconds"]}  # fmt: skip
         total = round(sum(times.values()), 2)
-        self.results["stages"][key] = {
+        self.results.setdefault("stages", {})[key] = {
             "seconds": total,
             "models_seconds": total,
             "per_model_seconds": dict(sorted(times.items(), key=lambda kv: -kv[1])),
