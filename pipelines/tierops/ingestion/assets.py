@@ -15,7 +15,9 @@ from dagster import (
 )
 
 from tierops.ingestion.ingest import ingest_days
+from tierops.ingestion.lake import ensure_empty_tables
 from tierops.ingestion.mapping import FeedMapping
+from tierops.ingestion.schema import ENTITIES
 from tierops.partitions import days_in, run_window
 from tierops.settings import Settings
 
@@ -66,6 +68,8 @@ def build_feed_asset(
             settings.tz,
             log=context.log.info,
         )
+        # tables no feed delivers (e.g. subscriptions in retail) still need a schema for dbt
+        ensure_empty_tables(settings.lake_dir, list(ENTITIES.values()))
         reasons = dict(report.reasons.most_common())
         severity = (
             AssetCheckSeverity.ERROR
