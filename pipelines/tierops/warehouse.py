@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -70,3 +70,11 @@ def table_exists(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
             "select count(*) from information_schema.tables where table_name = ?", [name]
         ).fetchone()[0]
     )
+
+
+def execute_in_transaction(conn: duckdb.DuckDBPyConnection, statements: Iterable[str]) -> None:
+    """Run a step's delete/insert statements as one transaction: all of them or none."""
+    conn.execute("begin transaction")
+    for sql in statements:
+        conn.execute(sql)
+    conn.execute("commit")

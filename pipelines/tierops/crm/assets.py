@@ -19,7 +19,7 @@ from tierops.partitions import run_window
 from tierops.settings import Settings
 from tierops.tiering.assets import TIER_ASSIGNMENTS
 from tierops.tiering.policy import load_policy
-from tierops.warehouse import WAREHOUSE_POOL, Warehouse
+from tierops.warehouse import WAREHOUSE_POOL, Warehouse, execute_in_transaction
 
 CRM_MEMBERSHIP = AssetKey(["crm_membership"])
 
@@ -48,10 +48,7 @@ def build_crm_asset(settings: Settings, partitions: PartitionsDefinition) -> Ass
         start, end = run_window(context)
         last = end - timedelta(days=1)
         with warehouse.connect() as conn:
-            conn.execute("begin transaction")
-            for sql in statements(config, start, end):
-                conn.execute(sql)
-            conn.execute("commit")
+            execute_in_transaction(conn, statements(config, start, end))
             levels = dict(
                 conn.execute(
                     "select level_code, count(*) from crm_membership where as_of_date = ? "

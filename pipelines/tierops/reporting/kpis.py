@@ -17,6 +17,7 @@ import duckdb
 import sqlglot
 
 from tierops.reporting.config import ReportingConfig
+from tierops.warehouse import execute_in_transaction
 
 KPI_DDL = """
 create table if not exists tier_kpis (
@@ -170,10 +171,7 @@ def compute_kpis(
     conn: duckdb.DuckDBPyConnection, config: ReportingConfig, start: date, end: date
 ) -> int:
     """Rewrite the window's KPIs in one transaction; returns the number of rows written."""
-    conn.execute("begin transaction")
-    for sql in kpi_statements(config, start, end):
-        conn.execute(sql)
-    conn.execute("commit")
+    execute_in_transaction(conn, kpi_statements(config, start, end))
     return int(
         conn.execute(
             "select count(*) from tier_kpis where as_of_date >= ? and as_of_date < ?", [start, end]

@@ -22,7 +22,7 @@ from tierops.tiering import expressions
 from tierops.tiering.assets import TIER_ASSIGNMENTS
 from tierops.tiering.policy import load_policy
 from tierops.transform.project import model_columns
-from tierops.warehouse import WAREHOUSE_POOL, Warehouse
+from tierops.warehouse import WAREHOUSE_POOL, Warehouse, execute_in_transaction
 
 SEGMENT_MEMBERSHIPS = AssetKey(["segment_memberships"])
 
@@ -63,10 +63,7 @@ def build_segments_asset(settings: Settings, partitions: PartitionsDefinition) -
         start, end = run_window(context)
         last = end - timedelta(days=1)
         with warehouse.connect() as conn:
-            conn.execute("begin transaction")
-            for sql in statements(config, rules, start, end):
-                conn.execute(sql)
-            conn.execute("commit")
+            execute_in_transaction(conn, statements(config, rules, start, end))
             rows = conn.execute(
                 "select segment_code, count(*), count(*) filter (where is_primary) "
                 "from segment_memberships where as_of_date = ? group by 1 order by 1",

@@ -24,7 +24,7 @@ from tierops.strategies.selection import DECISIONS, window_statements
 from tierops.tiering.assets import TIER_ASSIGNMENTS
 from tierops.tiering.policy import load_policy
 from tierops.transform.project import model_columns
-from tierops.warehouse import WAREHOUSE_POOL, Warehouse
+from tierops.warehouse import WAREHOUSE_POOL, Warehouse, execute_in_transaction
 
 CONTACT_LEDGER = AssetKey(["contact_ledger"])
 
@@ -81,10 +81,9 @@ def build_contact_ledger_asset(
         start, end = run_window(context)
         last = end - timedelta(days=1)
         with warehouse.connect() as conn:
-            conn.execute("begin transaction")
-            for sql in window_statements(strategy, planned, column_types, start, end):
-                conn.execute(sql)
-            conn.execute("commit")
+            execute_in_transaction(
+                conn, window_statements(strategy, planned, column_types, start, end)
+            )
             today = funnel(conn, last)
             issued = conn.execute(
                 "select count(*) from contact_ledger where issued_date >= ? and issued_date < ?",

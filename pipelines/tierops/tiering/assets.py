@@ -35,7 +35,7 @@ from tierops.tiering.engine import (
 from tierops.tiering.policy import TierPolicy, check_expressions, load_policy, with_line
 from tierops.tiering.thresholds import resolve_for_run
 from tierops.transform.project import feature_sources, model_columns
-from tierops.warehouse import WAREHOUSE_POOL, Warehouse
+from tierops.warehouse import WAREHOUSE_POOL, Warehouse, execute_in_transaction
 
 TIER_ASSIGNMENTS = AssetKey(["tier_assignments"])
 SHARE_CHECK = "tier_shares_vs_previous_day"
@@ -180,16 +180,16 @@ def build_tiering_asset(settings: Settings, partitions: PartitionsDefinition) ->
                     f"no threshold set existed: calibrated v{frozen.version} on {last} and made it "
                     "active; later runs reuse it until `tierops calibrate` makes a new one"
                 )
-            conn.execute("begin transaction")
-            for sql in statements(
-                compiled,
-                start,
-                end,
-                threshold_version=frozen.version if frozen else None,
-                calibrated={n: v.value for n, v in frozen.values.items()} if frozen else None,
-            ):
-                conn.execute(sql)
-            conn.execute("commit")
+            execute_in_transaction(
+                conn,
+                statements(
+                    compiled,
+                    start,
+                    end,
+                    threshold_version=frozen.version if frozen else None,
+                    calibrated={n: v.value for n, v in frozen.values.items()} if frozen else None,
+                ),
+            )
             today = tier_counts(conn, last)
             previous = tier_counts(conn, last - timedelta(days=1))
             days_written = conn.execute(
