@@ -276,3 +276,30 @@ def test_a_component_above_the_size_limit_is_left_unstitched_and_audited(oversiz
     assert metadata["unstitched_in_oversized_components"] == 5
     # smaller customers are still stitched
     assert current["member_id:VIPHUB1"] == current["phone:13911110001"]
+
+
+def test_a_subset_up_to_identity_map_on_a_new_warehouse_reports_what_exists(tmp_path):
+    """Materializing identity_map and what it needs, without identity_audit and identity_merges,
+    on a warehouse where those tables were never built: the run succeeds and the metadata
+    carries the figures that can be computed."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        home = make_home(tmp_path)
+        keep_only_used_feeds(home.config_dir)
+        write_day(home.landing, D1, _day1())
+        _activate(home, monkeypatch)
+        result = run_range(D1, D1, AssetSelection.assets("identity_map").upstream())
+        assert result.success, failure_messages(result)
+        metadata = _identity_metadata(result)
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    tables = {
+        r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()
+    }
+    customers = con.execute(
+        "select count(distinct customer_id) from identity_map where valid_to is null"
+    ).fetchone()[0]
+    con.close()
+    assert "identity_audit" not in tables and "identity_merges" not in tables
+    assert customers > 5
+    assert metadata["customers"] == customers
+    assert metadata["component_sizes"]["5"] == 1  # the chain is still one customer
+    assert "blocked_identifiers" not in metadata and "merges_in_window" not in metadata
