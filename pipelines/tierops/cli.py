@@ -153,40 +153,56 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_validate(_args: argparse.Namespace) -> int:
     """Check every config file without touching data."""
     from tierops.checks.config import checked_features, load_checks_config
-    from tierops.crm.assets import crm_config
     from tierops.drift.promotions import load_promotions
     from tierops.exports.destinations import load_destinations
     from tierops.identity.config import load_identity_config
     from tierops.ingestion.mapping import load_mappings
-    from tierops.reporting.config import load_reporting_config
-    from tierops.segments.assets import plan_segments
-    from tierops.strategies.assets import plan_strategy
-    from tierops.tiering.assets import compile_policy
+    from tierops.tiering.assets import policy_in_force, reduced_fallback
     from tierops.transform.project import prepare_manifest
 
     settings = get_settings()
     prepare_manifest()
     mappings = load_mappings(settings.config_dir)
     _say(f"channels: {', '.join(m.feed for m in mappings)}")
-    compiled = compile_policy(settings)
-    _say(
-        f"tier policy {compiled.policy.version}: {', '.join(t.code for t in compiled.policy.tiers)}"
-    )
-    segments, _ = plan_segments(settings)
-    _say(f"segments: {', '.join(s.code for s in segments.segments) or '(none)'}")
-    strategy, planned = plan_strategy(settings)
-    _say(f"strategy {strategy.version}: {len(planned)} actions over {', '.join(strategy.tiers)}")
-    crm = crm_config(settings)
-    _say(f"crm {crm.version}: {len(crm.levels)} levels, grace {crm.grace_days} days")
+    in_force = policy_in_force(settings)
+    if in_force.compiled.replaced:
+        _say(
+            f"reduced mode: the feeds cannot supply {', '.join(in_force.compiled.unavailable)}; "
+            f"policy {in_force.compiled.replaced} is replaced by {in_force.policy.version}"
+        )
+    _validate_tier_files(settings, in_force)
+    fallback = reduced_fallback(settings)
+    if fallback is not None:
+        _say("if a feed goes missing (reduced mode):")
+        _validate_tier_files(settings, fallback)
     load_destinations(settings.config_dir)
     load_identity_config(settings.config_dir)
     checked_features(
-        load_checks_config(settings.config_dir), set(compiled.column_types), settings.config_dir
+        load_checks_config(settings.config_dir),
+        set(in_force.compiled.column_types),
+        settings.config_dir,
     )
     load_promotions(settings.config_dir)
-    load_reporting_config(settings.config_dir, compiled.policy)
     _say("all config files are valid")
     return 0
+
+
+def _validate_tier_files(settings, in_force) -> None:
+    """The policy in force and the files naming its tiers (strategy, CRM, segments, reporting)."""
+    from tierops.crm.assets import crm_config
+    from tierops.reporting.config import load_reporting_config
+    from tierops.segments.assets import plan_segments
+    from tierops.strategies.assets import plan_strategy
+
+    _say(f"tier policy {in_force.policy.version}: {', '.join(in_force.tier_codes)}")
+    _say(f"  its strategy, CRM, segment and reporting files: {in_force.config_dir}")
+    segments, _ = plan_segments(settings, in_force)
+    _say(f"  segments: {', '.join(s.code for s in segments.segments) or '(none)'}")
+    strategy, planned = plan_strategy(settings, in_force)
+    _say(f"  strategy {strategy.version}: {len(planned)} actions over {', '.join(strategy.tiers)}")
+    crm = crm_config(settings, in_force)
+    _say(f"  crm {crm.version}: {len(crm.levels)} levels, grace {crm.grace_days} days")
+    load_reporting_config(in_force.config_dir, in_force.policy)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

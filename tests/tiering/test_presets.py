@@ -7,6 +7,8 @@ feed; the SaaS, content and services presets on it; and retail data with only th
 
 from __future__ import annotations
 
+import csv
+import json
 import shutil
 from datetime import date
 
@@ -18,14 +20,10 @@ from dagster import AssetSelection
 from tests.conftest import REPO, SMALL_END, SMALL_START, _activate, make_home
 from tests.helpers import failure_messages, run_range
 from tierops.settings import Settings
-from tierops.tiering.assets import compile_policy
+from tierops.tiering.assets import TIER_FILES, compile_policy
 from tierops.tiering.thresholds import calibrate
 
 SAAS_START, SAAS_END = date(2025, 3, 1), date(2025, 6, 30)
-# everything up to the tiers (all feeds and warehouse models), nothing that reads the tiers
-THROUGH_TIERS = AssetSelection.all() - AssetSelection.assets("tier_assignments").downstream(
-    include_self=False
-)
 TIERS_ONLY = AssetSelection.assets("tier_assignments")
 
 
@@ -57,9 +55,11 @@ def saas_home(tmp_path_factory):
     presets = home.config_dir / "presets"
     shutil.copy(presets / "channels" / "saas_subscriptions.yaml", home.config_dir / "channels")
     shutil.copy(presets / "saas.yaml", home.config_dir / "tier_policy.yaml")
+    for name in TIER_FILES:  # the preset's strategy, CRM levels, segments and reporting
+        shutil.copy(presets / "saas" / name, home.config_dir / name)
     with pytest.MonkeyPatch.context() as monkeypatch:
         _activate(home, monkeypatch)
-        result = run_range(SAAS_START, SAAS_END, selection=THROUGH_TIERS)
+        result = run_range(SAAS_START, SAAS_END)  # every asset of the nightly job
         assert result.success, failure_messages(result)
     return home, result
 
@@ -135,6 +135,44 @@ def test_saas_preset_end_to_end(saas_home):
     assert all("seats=" in e and "p80(seats)=" in e for _, e in power)
 
 
+SAAS_TIERS = {"churned", "renewal_risk", "power_account", "low_adoption", "steady"}
+
+
+def test_saas_full_run_uses_the_presets_strategy_crm_and_reporting(saas_home):
+    home, result = saas_home
+    day_dir = home.outputs / SAAS_END.isoformat()
+    manifest = json.loads((day_dir / "manifest.json").read_text(encoding="utf-8"))
+    tiers = _materialization(result, "tier_assignments")
+    assert manifest["policy_version"] == "saas-v1" and manifest["mode"] == "full"
+    assert manifest["strategy_version"] == "saas-strategy-v1"
+    assert manifest["crm_version"] == "crm-saas-v1"
+    files = {
+        p.name.removeprefix("tier_").removesuffix(".csv")
+        for p in (day_dir / "audiences").glob("tier_*.csv")
+        if not p.name.endswith(".delta.csv")
+    }
+    assert files == SAAS_TIERS
+    assert manifest["tier_counts"] == tiers["tier_counts"]
+    # CRM levels follow the preset's map: churned accounts are inactive unless in grace
+    levels = dict(
+        _q(
+            home,
+            "select tier_code, list(distinct level_code) from crm_membership "
+            "where as_of_date = ? and not in_grace group by 1",
+            [SAAS_END],
+        )
+    )
+    assert levels.get("churned") == ["inactive"]
+    assert levels.get("power_account") == ["strategic"]
+    actions = {a for (a,) in _q(home, "select distinct action_id from contact_ledger")}
+    assert actions and actions <= {
+        "saas_csm_call", "saas_feature_tour", "saas_expand_offer", "saas_winback_mail",
+    }  # fmt: skip
+    kpis = _materialization(result, "tier_kpis")
+    assert kpis["reactivation_tiers"] == ["churned"]
+    assert set(kpis["tier_share"]) == set(tiers["tier_counts"])
+
+
 @pytest.mark.parametrize(
     ("preset", "tiers"),
     [
@@ -177,11 +215,7 @@ def reduced_home(tmp_path_factory, small_landing):
         (home.config_dir / "channels" / f"{feed}.yaml").unlink()
     with pytest.MonkeyPatch.context() as monkeypatch:
         _activate(home, monkeypatch)
-        result = run_range(
-            SMALL_START,
-            SMALL_END,
-            selection=THROUGH_TIERS,
-        )
+        result = run_range(SMALL_START, SMALL_END)  # every asset of the nightly job
         assert result.success, failure_messages(result)
     return home, result
 
@@ -223,3 +257,98 @@ def test_reduced_mode_tiers_on_recency_frequency_amount(reduced_home):
         [SMALL_END],
     )
     assert core and all(e.startswith("m_score=3; r_score=3") for (e,) in core)
+
+
+ORDERS_ONLY_TIERS = {"core", "loyal", "at_risk", "lost", "regular"}
+
+
+def _csv_rows(path) -> int:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return sum(1 for _ in csv.reader(fh)) - 1
+
+
+def test_reduced_mode_full_run_writes_the_orders_only_audiences(reduced_home):
+    home, result = reduced_home
+    day_dir = home.outputs / SMALL_END.isoformat()
+    manifest = json.loads((day_dir / "manifest.json").read_text(encoding="utf-8"))
+    tiers = _materialization(result, "tier_assignments")
+    assert manifest["policy_version"] == "orders-only-v1"
+    assert manifest["mode"] == "reduced" and manifest["configured_policy"] == "retail-v1"
+    assert manifest["tier_config_dir"].endswith("presets/orders_only")
+    assert manifest["unavailable_features"] == tiers["unavailable_features"]
+    assert {"optin_sms", "visits_30d"} <= set(manifest["unavailable_features"])
+    # one audience file per tier of the policy in force, rows = the warehouse's assignments
+    warehouse = dict(
+        _q(
+            home,
+            "select tier_code, count(*) from tier_assignments where as_of_date = ? "
+            "and is_primary group by 1",
+            [SMALL_END],
+        )
+    )
+    files = {p.stem.removeprefix("tier_"): p for p in (day_dir / "audiences").glob("tier_*.csv")}
+    files = {code: p for code, p in files.items() if not code.endswith(".delta")}
+    assert set(files) == ORDERS_ONLY_TIERS
+    assert {code: _csv_rows(p) for code, p in files.items()} == {
+        code: warehouse.get(code, 0) for code in ORDERS_ONLY_TIERS
+    }
+    assert manifest["tier_counts"] == tiers["tier_counts"] == warehouse
+    audiences = _materialization(result, "audience_files")
+    assert audiences["mode"] == "reduced" and audiences["policy_version"] == "orders-only-v1"
+    assert audiences["strategy_version"] == "orders-only-strategy-v1"
+
+
+def test_reduced_mode_strategy_crm_segments_and_kpis_follow_the_orders_only_policy(reduced_home):
+    home, result = reduced_home
+    ledger = _materialization(result, "contact_ledger")
+    assert ledger["strategy_version"] == "orders-only-strategy-v1"
+    assert ledger["mode"] == "reduced"
+    assert ledger["tier_config_dir"].endswith("presets/orders_only")
+    # no CRM feed, so no consent: every action is recorded as no_consent, nobody is contacted
+    assert set(ledger["actions_without_consent_source"]) == {
+        "oo_core_thanks", "oo_loyal_cross_sell", "oo_at_risk_coupon", "oo_lost_mail",
+        "oo_second_order",
+    }  # fmt: skip
+    funnel = ledger["funnel_today"]
+    assert sum(f["no_consent"] for f in funnel.values()) > 0
+    assert all(f["treatment"] == 0 and f["holdout"] == 0 for f in funnel.values())
+    ledger_tiers = {t for (t,) in _q(home, "select distinct tier_code from contact_ledger")}
+    assert ledger_tiers <= ORDERS_ONLY_TIERS
+    # CRM levels from config/presets/orders_only/crm.yaml
+    crm = _materialization(result, "crm_membership")
+    assert crm["crm_version"] == "crm-orders-only-v1" and crm["mode"] == "reduced"
+    mapped = set(
+        _q(
+            home,
+            "select distinct tier_code, level_code from crm_membership where not in_grace",
+        )
+    )
+    expected = {
+        ("core", "diamond"), ("loyal", "gold"), ("at_risk", "silver"), ("lost", "regular"),
+        ("regular", "regular"),
+    }  # fmt: skip
+    assert mapped and mapped <= expected
+    assert sum(crm["customers_per_level"].values()) == sum(
+        _materialization(result, "tier_assignments")["tier_counts"].values()
+    )
+    # segments: codes and tier filters of the orders-only segments file
+    segments = dict(
+        _q(
+            home,
+            "select s.segment_code, list(distinct a.tier_code) from segment_memberships s "
+            "join tier_assignments a using (as_of_date, customer_id) where a.is_primary "
+            "group by 1",
+        )
+    )
+    assert set(segments) <= {"single_order_buyers", "big_ticket_lapsing"} and segments
+    assert set(segments.get("single_order_buyers", [])) <= {"regular", "loyal"}
+    assert set(segments.get("big_ticket_lapsing", [])) <= {"at_risk", "lost"}
+    # KPIs and the report name the orders-only tiers
+    kpis = _materialization(result, "tier_kpis")
+    assert kpis["reactivation_tiers"] == ["at_risk", "lost"]
+    assert set(kpis["tier_share"]) == set(
+        _materialization(result, "tier_assignments")["tier_counts"]
+    )
+    report = (home.outputs / SMALL_END.isoformat() / "report.html").read_text(encoding="utf-8")
+    assert "orders-only-v1" in report and "核心客户" in report
+    assert _materialization(result, "run_report")["mode"] == "reduced"

@@ -17,16 +17,16 @@ from tierops.crm.config import CrmConfig, load_crm
 from tierops.crm.sync import statements
 from tierops.partitions import run_window
 from tierops.settings import Settings
-from tierops.tiering.assets import TIER_ASSIGNMENTS
-from tierops.tiering.policy import load_policy
+from tierops.tiering.assets import TIER_ASSIGNMENTS, PolicyInForce, policy_in_force
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse, execute_in_transaction
 
 CRM_MEMBERSHIP = AssetKey(["crm_membership"])
 
 
-def crm_config(settings: Settings) -> CrmConfig:
-    policy = load_policy(settings.config_dir)
-    return load_crm(settings.config_dir, [t.code for t in policy.tiers])
+def crm_config(settings: Settings, in_force: PolicyInForce | None = None) -> CrmConfig:
+    """The crm.yaml of the policy in force, every tier of that policy mapped to a level."""
+    in_force = in_force or policy_in_force(settings)
+    return load_crm(in_force.config_dir, in_force.tier_codes)
 
 
 def build_crm_asset(settings: Settings, partitions: PartitionsDefinition) -> AssetsDefinition:
@@ -44,7 +44,8 @@ def build_crm_asset(settings: Settings, partitions: PartitionsDefinition) -> Ass
         ),
     )
     def crm_membership(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        config = crm_config(settings)
+        in_force = policy_in_force(settings)
+        config = crm_config(settings, in_force)
         start, end = run_window(context)
         last = end - timedelta(days=1)
         with warehouse.connect() as conn:
@@ -70,6 +71,7 @@ def build_crm_asset(settings: Settings, partitions: PartitionsDefinition) -> Ass
         return MaterializeResult(
             metadata={
                 "as_of_date": last.isoformat(),
+                **in_force.metadata(settings),
                 "crm_version": config.version,
                 "grace_days": config.grace_days,
                 "customers_per_level": MetadataValue.json({k: int(v) for k, v in levels.items()}),

@@ -54,10 +54,10 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
         ),
     )
     def audience_files(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        policy = policy_in_force(settings)
-        strategy, planned = plan_strategy(settings)
-        crm = crm_config(settings)
-        segments, _ = plan_segments(settings)
+        in_force = policy_in_force(settings)
+        strategy, planned = plan_strategy(settings, in_force)
+        crm = crm_config(settings, in_force)
+        segments, _ = plan_segments(settings, in_force)
         destinations = load_destinations(settings.config_dir)
         salt = pii_salt(destinations, settings)
         _, end = run_window(context)
@@ -78,7 +78,7 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
                     },
                 )
             published = export_day(
-                conn, settings, destinations, salt, policy, strategy, planned, crm, segments, day
+                conn, settings, destinations, salt, in_force, strategy, planned, crm, segments, day
             )
         first = published[0]
         context.log.info(
@@ -88,6 +88,8 @@ def build_export_asset(settings: Settings, partitions: PartitionsDefinition) -> 
         return MaterializeResult(
             metadata={
                 "as_of_date": day.isoformat(),
+                **in_force.metadata(settings),
+                "unavailable_features": MetadataValue.json(list(in_force.compiled.unavailable)),
                 "manifest": MetadataValue.path(first.manifest),
                 "destinations": MetadataValue.json({p.destination: p.manifest for p in published}),
                 "rows_per_tier": MetadataValue.json(first.header["tier_counts"]),

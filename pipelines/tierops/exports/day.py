@@ -21,6 +21,7 @@ from tierops.segments.config import SegmentsConfig
 from tierops.segments.membership import segment_lists
 from tierops.settings import Settings
 from tierops.strategies.config import PlannedAction, Strategy
+from tierops.tiering.assets import PolicyInForce
 from tierops.tiering.policy import TierPolicy
 
 
@@ -85,14 +86,14 @@ def export_day(
     settings: Settings,
     destinations: DestinationsConfig,
     salt: str,
-    policy: TierPolicy,
+    in_force: PolicyInForce,
     strategy: Strategy,
     actions: list[PlannedAction],
     crm: CrmConfig,
     segments: SegmentsConfig,
     day: date,
 ) -> list[Published]:
-    specs = day_lists(policy, actions, crm, segments, day)
+    specs = day_lists(in_force.policy, actions, crm, segments, day)
     counts = _counts(conn, day, specs)
     threshold_versions = [
         r[0]
@@ -120,7 +121,9 @@ def export_day(
                     "csv_xlsx": "clear" if trusted else "masked",
                     "parquet": "clear" if trusted else "sha256(salt || value)",
                 },
-                "policy_version": policy.version,
+                **in_force.metadata(settings),
+                "configured_policy": in_force.compiled.replaced or in_force.policy.version,
+                "unavailable_features": list(in_force.compiled.unavailable),
                 "threshold_versions": threshold_versions,
                 "strategy_version": strategy.version,
                 "crm_version": crm.version,

@@ -25,8 +25,7 @@ from tierops.reporting.page import CheckResult, write_index, write_report
 from tierops.reporting.report import gather_report
 from tierops.settings import Settings
 from tierops.strategies.assets import CONTACT_LEDGER, plan_strategy
-from tierops.tiering.assets import TIER_ASSIGNMENTS
-from tierops.tiering.policy import load_policy
+from tierops.tiering.assets import TIER_ASSIGNMENTS, PolicyInForce, policy_in_force
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse
 
 TIER_KPIS = AssetKey(["tier_kpis"])
@@ -60,7 +59,8 @@ def build_kpi_asset(settings: Settings, partitions: PartitionsDefinition) -> Ass
         ),
     )
     def tier_kpis(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        config = load_reporting_config(settings.config_dir, load_policy(settings.config_dir))
+        in_force = policy_in_force(settings)
+        config = load_reporting_config(in_force.config_dir, in_force.policy)
         start, end = run_window(context)
         day = end - timedelta(days=1)
         with warehouse.connect() as conn:
@@ -70,6 +70,8 @@ def build_kpi_asset(settings: Settings, partitions: PartitionsDefinition) -> Ass
         return MaterializeResult(
             metadata={
                 "as_of_date": day.isoformat(),
+                **in_force.metadata(settings),
+                "reactivation_tiers": MetadataValue.json(list(config.reactivation_tiers)),
                 "rows_written": rows_written,
                 "tier_share": MetadataValue.json(summary.get("customers", {})),
                 **{
@@ -83,11 +85,13 @@ def build_kpi_asset(settings: Settings, partitions: PartitionsDefinition) -> Ass
     return tier_kpis
 
 
-def action_specs(settings: Settings) -> list[ActionSpec]:
-    """Every action of config/strategy.yaml with its tier and success definition."""
-    if not (settings.config_dir / "strategy.yaml").exists():
+def action_specs(settings: Settings, in_force: PolicyInForce | None = None) -> list[ActionSpec]:
+    """Every action of the strategy.yaml of the policy in force with its tier and success
+    definition."""
+    in_force = in_force or policy_in_force(settings)
+    if not (in_force.config_dir / "strategy.yaml").exists():
         return []
-    _, planned = plan_strategy(settings)
+    _, planned = plan_strategy(settings, in_force)
     return [
         ActionSpec(
             action_id=p.id,
@@ -117,8 +121,9 @@ def build_experiment_asset(
         ),
     )
     def experiment_log(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        config = load_reporting_config(settings.config_dir, load_policy(settings.config_dir))
-        actions = action_specs(settings)
+        in_force = policy_in_force(settings)
+        config = load_reporting_config(in_force.config_dir, in_force.policy)
+        actions = action_specs(settings, in_force)
         start, end = run_window(context)
         day = end - timedelta(days=1)
         with warehouse.connect() as conn:
@@ -136,6 +141,7 @@ def build_experiment_asset(
         return MaterializeResult(
             metadata={
                 "as_of_date": day.isoformat(),
+                **in_force.metadata(settings),
                 "rows_written": len(rows),
                 "actions": len(actions),
                 "verdicts": MetadataValue.json(verdicts),
@@ -197,8 +203,9 @@ def build_report_asset(
         ),
     )
     def run_report(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-        policy = load_policy(settings.config_dir)
-        config = load_reporting_config(settings.config_dir, policy)
+        in_force = policy_in_force(settings)
+        policy = in_force.policy
+        config = load_reporting_config(in_force.config_dir, policy)
         _, end = run_window(context)
         day = end - timedelta(days=1)
         day_dir = settings.outputs_dir / day.isoformat()
@@ -213,6 +220,7 @@ def build_report_asset(
         return MaterializeResult(
             metadata={
                 "as_of_date": day.isoformat(),
+                **in_force.metadata(settings),
                 "report": MetadataValue.path(str(path)),
                 "index": MetadataValue.path(str(index)),
                 "customers": data.customers,

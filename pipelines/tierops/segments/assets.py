@@ -19,22 +19,25 @@ from tierops.segments.config import SegmentsConfig, check_segments, load_segment
 from tierops.segments.membership import statements
 from tierops.settings import Settings
 from tierops.tiering import expressions
-from tierops.tiering.assets import TIER_ASSIGNMENTS
-from tierops.tiering.policy import load_policy
+from tierops.tiering.assets import TIER_ASSIGNMENTS, PolicyInForce, policy_in_force
 from tierops.transform.project import model_columns
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse, execute_in_transaction
 
 SEGMENT_MEMBERSHIPS = AssetKey(["segment_memberships"])
 
 
-def plan_segments(settings: Settings) -> tuple[SegmentsConfig, dict[str, expressions.Expression]]:
-    config = load_segments(settings.config_dir)
-    policy = load_policy(settings.config_dir)
+def plan_segments(
+    settings: Settings, in_force: PolicyInForce | None = None
+) -> tuple[SegmentsConfig, dict[str, expressions.Expression]]:
+    """The segments.yaml of the policy in force, rules parsed and tier codes checked."""
+    in_force = in_force or policy_in_force(settings)
+    config = load_segments(in_force.config_dir)
     rules = check_segments(
         config,
-        [t.code for t in policy.tiers],
+        in_force.tier_codes,
         set(model_columns("customer_features")),
-        settings.config_dir / "segments.yaml",
+        in_force.config_dir / "segments.yaml",
+        set(in_force.compiled.unavailable),
     )
     return config, rules
 
@@ -56,8 +59,9 @@ def build_segments_asset(settings: Settings, partitions: PartitionsDefinition) -
     def segment_memberships(
         context: AssetExecutionContext, warehouse: Warehouse
     ) -> MaterializeResult:
+        in_force = policy_in_force(settings)
         try:
-            config, rules = plan_segments(settings)
+            config, rules = plan_segments(settings, in_force)
         except ConfigError as exc:
             raise ConfigError(exc.file, exc.key, exc.problem + " (no data was changed)") from None
         start, end = run_window(context)
@@ -75,6 +79,7 @@ def build_segments_asset(settings: Settings, partitions: PartitionsDefinition) -
         return MaterializeResult(
             metadata={
                 "as_of_date": last.isoformat(),
+                **in_force.metadata(settings),
                 "segments_active": MetadataValue.json(active),
                 "members_today": MetadataValue.json(sizes),
             }

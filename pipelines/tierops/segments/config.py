@@ -49,9 +49,14 @@ class SegmentsConfig(StrictModel):
 
 
 def check_segments(
-    config: SegmentsConfig, tier_codes: list[str], columns: set[str], file: Path | str
+    config: SegmentsConfig,
+    tier_codes: list[str],
+    columns: set[str],
+    file: Path | str,
+    unavailable: frozenset[str] | set[str] = frozenset(),
 ) -> dict[str, expressions.Expression]:
-    """Parse every rule against the features and check tier codes; returns code → rule."""
+    """Parse every rule against the features and check tier codes; returns code → rule.
+    A rule using a feature no configured feed supplies (`unavailable`) is an error."""
     parsed = {}
     for i, segment in enumerate(config.segments):
         for tier in segment.tiers or []:
@@ -66,6 +71,14 @@ def check_segments(
             parsed[segment.code] = expressions.parse(segment.rule, columns, allow_quantiles=False)
         except expressions.ExpressionError as exc:
             raise ConfigError(file, f"segments[{i}].rule", str(exc)) from None
+        missing = sorted(parsed[segment.code].columns & set(unavailable))
+        if missing:
+            raise ConfigError(
+                file,
+                f"segments[{i}].rule",
+                f"uses {', '.join(missing)}, which no configured feed supplies (see "
+                "config/channels/); expected an expression over the available features",
+            )
     return parsed
 
 

@@ -19,30 +19,43 @@ from tierops.partitions import run_window
 from tierops.segments.assets import SEGMENT_MEMBERSHIPS
 from tierops.segments.config import load_segments
 from tierops.settings import Settings
+from tierops.strategies.channels import CHANNELS
 from tierops.strategies.config import PlannedAction, Strategy, check_strategy, load_strategy
 from tierops.strategies.selection import DECISIONS, window_statements
-from tierops.tiering.assets import TIER_ASSIGNMENTS
-from tierops.tiering.policy import load_policy
+from tierops.tiering.assets import TIER_ASSIGNMENTS, PolicyInForce, policy_in_force
 from tierops.transform.project import model_columns
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse, execute_in_transaction
 
 CONTACT_LEDGER = AssetKey(["contact_ledger"])
 
 
-def plan_strategy(settings: Settings) -> tuple[Strategy, list[PlannedAction]]:
-    """Load config/strategy.yaml and check it against the policy and the feature contract."""
-    strategy = load_strategy(settings.config_dir)
-    policy = load_policy(settings.config_dir)
+def plan_strategy(
+    settings: Settings, in_force: PolicyInForce | None = None
+) -> tuple[Strategy, list[PlannedAction]]:
+    """Load the strategy.yaml of the policy in force (config/, or config/presets/orders_only/ in
+    reduced mode) and check it against that policy and the feature contract."""
+    in_force = in_force or policy_in_force(settings)
+    strategy = load_strategy(in_force.config_dir)
     columns = set(model_columns("customer_features"))
-    segments = [s.code for s in load_segments(settings.config_dir).segments]
+    segments = [s.code for s in load_segments(in_force.config_dir).segments]
     planned = check_strategy(
         strategy,
-        [t.code for t in policy.tiers],
+        in_force.tier_codes,
         columns,
-        settings.config_dir / "strategy.yaml",
+        in_force.config_dir / "strategy.yaml",
         segments,
+        set(in_force.compiled.unavailable),
     )
     return strategy, planned
+
+
+def consent_unavailable(planned: list[PlannedAction], unavailable: set[str]) -> list[str]:
+    """Actions that require consent on a channel whose consent column no feed supplies."""
+    return [
+        p.id
+        for p in planned
+        if p.eligibility.require_consent and CHANNELS[p.channel].consent_column in unavailable
+    ]
 
 
 def funnel(conn: duckdb.DuckDBPyConnection, day: date) -> dict[str, dict[str, int]]:
@@ -73,10 +86,17 @@ def build_contact_ledger_asset(
         ),
     )
     def contact_ledger(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+        in_force = policy_in_force(settings)
         try:
-            strategy, planned = plan_strategy(settings)
+            strategy, planned = plan_strategy(settings, in_force)
         except ConfigError as exc:
             raise ConfigError(exc.file, exc.key, exc.problem + " (no data was changed)") from None
+        no_consent = consent_unavailable(planned, set(in_force.compiled.unavailable))
+        if no_consent:
+            context.log.warning(
+                "no configured feed supplies consent (optin_* come from the CRM feed): actions "
+                f"{', '.join(no_consent)} require consent and contact nobody (decision no_consent)"
+            )
         column_types = model_columns("customer_features")
         start, end = run_window(context)
         last = end - timedelta(days=1)
@@ -95,8 +115,10 @@ def build_contact_ledger_asset(
         return MaterializeResult(
             metadata={
                 "as_of_date": last.isoformat(),
+                **in_force.metadata(settings),
                 "strategy_version": strategy.version,
                 "actions": len(planned),
+                "actions_without_consent_source": MetadataValue.json(no_consent),
                 "contacts_today": contacted,
                 "holdout_today": held_out,
                 "funnel_today": MetadataValue.json(today),

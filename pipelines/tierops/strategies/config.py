@@ -149,8 +149,12 @@ def check_strategy(
     feature_columns: set[str],
     file: Path | str,
     segment_codes: list[str] | None = None,
+    unavailable: frozenset[str] | set[str] = frozenset(),
 ) -> list[PlannedAction]:
-    """Check tier codes, segments and triggers; errors name the key and what was expected."""
+    """Check tier codes, segments and triggers; errors name the key and what was expected.
+
+    `unavailable`: feature columns no configured feed supplies; a trigger using one would never
+    fire, so it is an error."""
     columns = feature_columns | set(EVENT_COLUMNS)
     planned: list[PlannedAction] = []
     for tier, plan in strategy.tiers.items():
@@ -173,6 +177,9 @@ def check_strategy(
                 trigger = expressions.parse(action.trigger, columns, allow_quantiles=False)
             except expressions.ExpressionError as exc:
                 raise ConfigError(file, key, str(exc)) from None
+            missing = sorted(trigger.columns & set(unavailable))
+            if missing:
+                raise ConfigError(file, key, unavailable_message(missing))
             planned.append(
                 PlannedAction(
                     action=action,
@@ -189,6 +196,13 @@ def check_strategy(
                 )
             )
     return planned
+
+
+def unavailable_message(columns: list[str]) -> str:
+    return (
+        f"uses {', '.join(columns)}, which no configured feed supplies (see config/channels/); "
+        "expected an expression over the available features"
+    )
 
 
 def load_strategy(config_dir: Path) -> Strategy:

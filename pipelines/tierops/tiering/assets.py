@@ -1,6 +1,6 @@
 """The tiering asset: runs the compiled policy on the warehouse for every day of the window."""
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -42,6 +42,10 @@ SHARE_CHECK = "tier_shares_vs_previous_day"
 
 
 REDUCED_PRESET = Path("presets") / "orders_only.yaml"
+# Files that name tiers. They belong to a policy: config/ holds those of config/tier_policy.yaml,
+# config/presets/<name>/ those of config/presets/<name>.yaml (read in reduced mode, or copied over
+# config/ with the preset's policy to switch industry).
+TIER_FILES = ("strategy.yaml", "crm.yaml", "segments.yaml", "reporting.yaml")
 
 
 def compile_policy(
@@ -69,18 +73,79 @@ def compile_policy(
     )
     if compiled.policy.when_features_missing == "fail":
         raise ConfigError(file, "when_features_missing", problem + " (policy says: fail)")
+    return _compile_reduced(settings, columns, unavailable, compiled.policy.version)
+
+
+def _compile_reduced(
+    settings: Settings, columns: dict[str, str], unavailable: tuple[str, ...], replaced: str
+) -> CompiledPolicy:
     reduced_file = settings.config_dir / REDUCED_PRESET
     reduced = _compile(settings, reduced_file, columns)
     still = sorted(reduced.used_columns & set(unavailable))
     if still:
         raise ConfigError(reduced_file, "", f"reduced mode also needs {', '.join(still)}")
-    return replace(reduced, unavailable=unavailable, replaced=compiled.policy.version)
+    return replace(reduced, unavailable=unavailable, replaced=replaced)
 
 
-def policy_in_force(settings: Settings) -> TierPolicy:
-    """The policy tiers are actually assigned with: the configured one, or in reduced mode the
-    orders-only preset. Downstream steps that list tiers (audience files) use this one."""
-    return compile_policy(settings).policy
+@dataclass(frozen=True)
+class PolicyInForce:
+    """The policy tiers are actually assigned with, and the folder of the files that go with it.
+
+    Full mode: config/tier_policy.yaml with config/strategy.yaml, crm.yaml, segments.yaml and
+    reporting.yaml. Reduced mode: config/presets/orders_only.yaml with the same files from
+    config/presets/orders_only/, so strategies, CRM levels, segments and KPIs name the tiers
+    that were actually assigned. Tier codes in those files are checked against this policy.
+    """
+
+    compiled: CompiledPolicy
+    config_dir: Path
+
+    @property
+    def policy(self) -> TierPolicy:
+        return self.compiled.policy
+
+    @property
+    def tier_codes(self) -> list[str]:
+        return [t.code for t in self.compiled.policy.tiers]
+
+    @property
+    def mode(self) -> str:
+        return "reduced" if self.compiled.replaced else "full"
+
+    def metadata(self, settings: Settings) -> dict[str, str]:
+        """Policy, mode and config folder, for the metadata of every step that reads tier files."""
+        try:
+            folder = str(self.config_dir.relative_to(settings.config_dir.parent))
+        except ValueError:
+            folder = str(self.config_dir)
+        return {
+            "policy_version": self.policy.version,
+            "mode": self.mode,
+            "tier_config_dir": folder,
+        }
+
+
+def reduced_fallback(settings: Settings) -> PolicyInForce | None:
+    """The policy and files reduced mode would switch to if a feed went missing (for `tierops
+    validate`, so a typo there shows up before the night it is needed); None when the
+    configured policy says `when_features_missing: fail` or already runs reduced."""
+    compiled = compile_policy(settings)
+    if compiled.replaced or compiled.policy.when_features_missing != "reduced":
+        return None
+    columns = model_columns("customer_features")
+    unavailable = tuple(sorted(set(feature_sources())))
+    reduced = _compile_reduced(settings, columns, unavailable, compiled.policy.version)
+    return policy_in_force(settings, reduced)
+
+
+def policy_in_force(settings: Settings, compiled: CompiledPolicy | None = None) -> PolicyInForce:
+    """The policy in force (configured, or the orders-only preset in reduced mode) and the folder
+    its strategy/CRM/segments/reporting files are read from. Touches no data."""
+    compiled = compiled or compile_policy(settings)
+    folder = settings.config_dir
+    if compiled.replaced:
+        folder = settings.config_dir / REDUCED_PRESET.with_suffix("")
+    return PolicyInForce(compiled=compiled, config_dir=folder)
 
 
 def _compile(settings: Settings, file: Path, columns: dict[str, str]) -> CompiledPolicy:

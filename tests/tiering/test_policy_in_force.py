@@ -1,0 +1,85 @@
+"""The files that name tiers (strategy, CRM, segments, reporting) follow the policy in force.
+
+Full mode reads them from config/, reduced mode from config/presets/orders_only/; `tierops
+validate` checks both sets in a full-mode home, each against its own policy. The full pipeline
+runs in reduced mode and on the SaaS preset are in test_presets.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_cli import _cli
+
+ORDERS_ONLY = "presets/orders_only/"
+EXPECTED_TIERS = "expected one of the policy's tiers: core, loyal, at_risk, lost, regular"
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "key", "message"),
+    [
+        (
+            "strategy.yaml",
+            "  core:\n",
+            "  cor:\n",
+            f"{ORDERS_ONLY}strategy.yaml: tiers.cor",
+            f"unknown tier 'cor'; {EXPECTED_TIERS}",
+        ),
+        (
+            "strategy.yaml",
+            '"days_since_last_order >= 60"',
+            '"days_since_last_visit >= 60"',
+            f"{ORDERS_ONLY}strategy.yaml: tiers.at_risk.actions[0].trigger",
+            "uses days_since_last_visit, which no configured feed supplies",
+        ),
+        (
+            "crm.yaml",
+            "  regular: regular\n",
+            "",
+            f"{ORDERS_ONLY}crm.yaml: tier_levels",
+            "no level for tier(s) regular; map every tier",
+        ),
+        (
+            "segments.yaml",
+            "tiers: [at_risk, lost]",
+            "tiers: [at_risk, churn_risk]",
+            f"{ORDERS_ONLY}segments.yaml: segments[1].tiers",
+            f"unknown tier 'churn_risk'; {EXPECTED_TIERS}",
+        ),
+        (
+            "reporting.yaml",
+            "reactivation_tiers: [at_risk, lost]",
+            "reactivation_tiers: [at_risk, dormant]",
+            f"{ORDERS_ONLY}reporting.yaml: reactivation_tiers[1]",
+            "'dormant' is not a tier of policy orders-only-v1",
+        ),
+    ],
+    ids=["strategy-tier", "strategy-feature", "crm-unmapped", "segment-tier", "reporting-tier"],
+)
+def test_validate_checks_the_reduced_mode_files_before_a_feed_goes_missing(
+    pipeline_home, tmp_path, file, old, new, key, message
+):
+    path = pipeline_home.config_dir / ORDERS_ONLY / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    proc = _cli(["validate"], pipeline_home, tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert key in proc.stderr
+    assert message in proc.stderr
+
+
+def test_validate_in_reduced_mode_reads_the_orders_only_files(pipeline_home, tmp_path):
+    for feed in ("tracking_events", "crm_members"):
+        (pipeline_home.config_dir / "channels" / f"{feed}.yaml").unlink()
+    # the retail strategy is not the one in force: its retail tier codes do not matter now
+    proc = _cli(["validate"], pipeline_home, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stderr
+    assert "policy retail-v1 is replaced by orders-only-v1" in out
+    assert "tier policy orders-only-v1: core, loyal, at_risk, lost, regular" in out
+    assert f"{ORDERS_ONLY.rstrip('/')}" in out
+    assert "strategy orders-only-strategy-v1: 5 actions over core, loyal, at_risk, lost" in out
+    assert "crm crm-orders-only-v1" in out
+    assert "retail-strategy-v1" not in out
+    assert "if a feed goes missing" not in out
