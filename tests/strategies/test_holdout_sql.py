@@ -37,14 +37,20 @@ def test_sql_hash_key_equals_the_python_rule():
 def test_selection_sql_transpiles_to_other_warehouses(dialect, pipeline_home):
     from tierops.settings import Settings
     from tierops.strategies.assets import plan_strategy
-    from tierops.strategies.selection import day_statements
+    from tierops.strategies.selection import window_statements
     from tierops.transform.project import model_columns
 
     strategy, planned = plan_strategy(Settings.from_env())
-    out = day_statements(
-        strategy, planned, model_columns("customer_features"), date(2025, 6, 30), dialect
+    out = window_statements(
+        strategy,
+        planned,
+        model_columns("customer_features"),
+        date(2025, 6, 29),
+        date(2025, 7, 1),
+        dialect,
     )
-    assert len(out) == 6
+    # tables and deletes, six work tables, two statements per day, ledger and funnel inserts
+    assert len(out) == 4 + 6 + 2 * 2 + 2
     joined = " ".join(out).lower()
     assert "md5" in joined
     for statement in out:

@@ -1,9 +1,13 @@
 """Who gets which action on a day: triggers, eligibility, cadence and holdout, all in SQL.
 
-Days are decided one after another because the frequency cap of a day depends on what was
-issued on the days before it. Each day: candidates (tier + trigger) → decisions (consent,
-contact, quiet period, frequency cap, holdout) → `contact_ledger` and `action_funnel` rows for
-that day, replaced whole (delete + insert), so re-running a day never counts a contact twice.
+A run replaces the ledger and funnel rows of its whole window (delete + insert), so re-running
+a day never counts a contact twice. What does not depend on earlier contacts is decided once for
+the whole window, set-based: the customers' columns, the triggers of actions that do not read
+`days_since_last_contact`, and the gates (consent, contact point, quiet period). Only the
+frequency cap (and triggers reading `days_since_last_contact`) go one day after the other,
+because a day's cap depends on what the days before it issued; each day is one statement over
+the day's open candidates and the contacts issued so far (two small work tables), plus one that
+appends the day's contacts. The ledger and the funnel are then written in bulk.
 The statements are written in DuckDB SQL and transpiled by sqlglot for other warehouses.
 """
 
@@ -56,16 +60,6 @@ def _surviving_id(alias: str) -> str:
     return f"coalesce(a.customer_id, {alias}.customer_id)"
 
 
-def _mapped_ledger(since: date, before: date) -> str:
-    """Ledger rows in [since, before), customer ids following merges."""
-    return f"""(
-        select {_surviving_id("l")} as customer_id, l.channel, l.issued_date
-        from contact_ledger as l
-        left join identity_customer_aliases as a on a.old_customer_id = l.customer_id
-        where l.issued_date >= {_d(since)} and l.issued_date < {_d(before)}
-    )"""
-
-
 def _lit(text: str) -> str:
     return exp.Literal.string(text).sql()
 
@@ -87,50 +81,97 @@ def evidence_sql(action: PlannedAction, column_types: dict[str, str], alias: str
     return " || ".join(pieces) if pieces else "''"
 
 
+# Work tables of a run (temporary, per connection):
+#   action_base      the columns the actions read, per customer with a tier and day
+#   action_pool      every candidate of the actions whose trigger ignores earlier contacts,
+#                    with the gate that blocks it (null: open)
+#   action_open      the open ones of action_pool, in date order (read day by day)
+#   action_waiting   base rows of the tiers whose actions read days_since_last_contact
+#   action_issued    contacts issued so far (surviving customer id, channel, date): the ledger
+#                    before the window, then every decided day of it
+#   action_decided   every decision of the window except the blocked pool rows
+DECIDED_DDL = """
+create or replace temp table action_decided (
+    issued_date date not null,
+    customer_id varchar not null,
+    tier_code varchar not null,
+    action_id varchar not null,
+    channel varchar not null,
+    template_id varchar not null,
+    reason varchar,
+    decision varchar not null
+)
+"""
+
+
+def _uses_contacts(action: PlannedAction) -> bool:
+    return "days_since_last_contact" in action.trigger.columns
+
+
+def _uses_previous_tier(actions: list[PlannedAction]) -> bool:
+    return any({"entered_tier_today", "previous_tier_code"} & a.trigger.columns for a in actions)
+
+
+def _tiers(actions: list[PlannedAction]) -> str:
+    return ", ".join(_lit(t) for t in sorted({a.tier_code for a in actions}))
+
+
 def base_sql(actions: list[PlannedAction], start: date, end: date) -> str:
-    """The columns the actions read, for every customer with a tier on every day of the window,
-    in one scan of the features (per-day queries then read this small, date-ordered table)."""
+    """The columns the actions read, for every customer with a tier the actions target on every
+    day of the window, in one scan of the features."""
     needed = {"days_since_last_order"}
     for a in actions:
         channel = CHANNELS[a.channel]
         needed |= {channel.consent_column, channel.reachable_column}
         needed |= set(a.trigger.columns) - set(EVENT_COLUMNS)
     features = ",\n        ".join(f"f.{c}" for c in sorted(needed))
-    return f"""create or replace temp table action_base as
-with previous_tiers as (
-    -- yesterday's tier of a customer merged since then counts for the surviving id
+    window = f"as_of_date >= {_d(start - timedelta(days=1))} and t.as_of_date < {_d(end)}"
+    if _uses_previous_tier(actions):
+        # yesterday's tier of the customer; when the customer id itself has no row yesterday,
+        # the tier of ids merged into it since (identity_customer_aliases), the smallest code
+        previous = f"""previous_direct as (
+    select cast(t.as_of_date + interval 1 day as date) as next_date, t.customer_id, t.tier_code
+    from tier_assignments as t
+    where t.is_primary and t.{window}
+        and not exists (
+            select 1 from identity_customer_aliases as a where a.old_customer_id = t.customer_id
+        )
+),
+previous_merged as (
     select
         cast(t.as_of_date + interval 1 day as date) as next_date,
-        {_surviving_id("t")} as customer_id,
-        coalesce(max(case when a.customer_id is null then t.tier_code end), min(t.tier_code))
-            as tier_code
+        a.customer_id,
+        min(t.tier_code) as tier_code
     from tier_assignments as t
-    left join identity_customer_aliases as a on a.old_customer_id = t.customer_id
-    where t.is_primary
-        and t.as_of_date >= {_d(start - timedelta(days=1))} and t.as_of_date < {_d(end)}
-    group by t.as_of_date, {_surviving_id("t")}
-),
+    inner join identity_customer_aliases as a on a.old_customer_id = t.customer_id
+    where t.is_primary and t.{window}
+    group by t.as_of_date, a.customer_id
+),"""
+        previous_tier = "coalesce(pd.tier_code, pm.tier_code)"
+        joins = """
+    left join previous_direct as pd
+        on pd.customer_id = t.customer_id and pd.next_date = t.as_of_date
+    left join previous_merged as pm
+        on pm.customer_id = t.customer_id and pm.next_date = t.as_of_date"""
+    else:
+        previous, previous_tier, joins = "", "cast(null as varchar)", ""
+    return f"""create or replace temp table action_base as
+with {previous}
 final as (
     select
         t.as_of_date,
         t.customer_id,
         t.tier_code,
-        coalesce(p.tier_code, '') as previous_tier_code,
-        case when p.tier_code = t.tier_code then 0 else 1 end as entered_tier_today,
+        coalesce({previous_tier}, '') as previous_tier_code,
+        case when {previous_tier} = t.tier_code then 0 else 1 end as entered_tier_today,
         {features}
     from tier_assignments as t
     inner join customer_features as f
-        on f.customer_id = t.customer_id and f.as_of_date = t.as_of_date
-    left join previous_tiers as p
-        on p.customer_id = t.customer_id and p.next_date = t.as_of_date
+        on f.customer_id = t.customer_id and f.as_of_date = t.as_of_date{joins}
     where t.is_primary and t.as_of_date >= {_d(start)} and t.as_of_date < {_d(end)}
+        and t.tier_code in ({_tiers(actions)})
 )
-select * from final
-order by as_of_date, customer_id"""
-
-
-def _uses_contacts(action: PlannedAction) -> bool:
-    return "days_since_last_contact" in action.trigger.columns
+select * from final"""
 
 
 def _selects(actions: list[PlannedAction], column_types: dict[str, str]) -> str:
@@ -187,9 +228,16 @@ def _selects(actions: list[PlannedAction], column_types: dict[str, str]) -> str:
     return "\n    union all\n    ".join(selects)
 
 
+BLOCKED = """case
+            when not c.consent_ok then 'no_consent'
+            when not c.contact_ok then 'no_contact'
+            when not c.outside_quiet then 'quiet_period'
+        end"""
+
+
 def pool_sql(actions: list[PlannedAction], column_types: dict[str, str]) -> str:
     """Candidates of every day of the window for the actions whose trigger does not depend on
-    earlier contacts: evaluated once, in bulk."""
+    earlier contacts, evaluated once, in bulk, with the gate that blocks each (null: open)."""
     bulk = [a for a in actions if not _uses_contacts(a)]
     # every action waiting for the ledger: an empty pool with the same columns
     union = (
@@ -203,62 +251,99 @@ with base as (
 selected as (
     {union}
 )
-select * from selected
+select c.*, {BLOCKED} as blocked
+from selected as c"""
+
+
+OPEN_SQL = """create or replace temp table action_open as
+select * from action_pool where blocked is null
 order by as_of_date"""
 
 
-def candidates_sql(actions: list[PlannedAction], column_types: dict[str, str], day: date) -> str:
-    """The day's candidates: the bulk pool's rows of `day`, plus the actions whose trigger reads
-    days_since_last_contact, evaluated against the ledger as it stands before `day`."""
+def waiting_sql(actions: list[PlannedAction]) -> str:
+    """Base rows of the tiers whose actions read days_since_last_contact (decided day by day)."""
     waiting = [a for a in actions if _uses_contacts(a)]
-    pooled = f"select * from action_pool where as_of_date = {_d(day)}"
-    if not waiting:
-        return f"create or replace temp table action_candidates as\n{pooled}"
-    return f"""create or replace temp table action_candidates as
-with contacted as (
+    tiers = _tiers(waiting) if waiting else "''"
+    return f"""create or replace temp table action_waiting as
+select * from action_base where tier_code in ({tiers})
+order by as_of_date"""
+
+
+def issued_sql(start: date, max_days: int) -> str:
+    """Contacts issued before the window, customer ids following merges: every one of the last
+    `max_days` days (frequency caps), and each customer's latest one before that (for
+    days_since_last_contact)."""
+    recent_from = start - timedelta(days=max_days)
+    return f"""create or replace temp table action_issued as
+with mapped as (
+    select {_surviving_id("l")} as customer_id, l.channel, l.issued_date
+    from contact_ledger as l
+    left join identity_customer_aliases as a on a.old_customer_id = l.customer_id
+    where l.issued_date < {_d(start)}
+)
+select customer_id, channel, issued_date from mapped where issued_date >= {_d(recent_from)}
+union all
+select customer_id, '' as channel, max(issued_date) as issued_date
+from mapped
+where issued_date < {_d(recent_from)}
+group by customer_id"""
+
+
+def decide_sql(
+    strategy: Strategy,
+    actions: list[PlannedAction],
+    column_types: dict[str, str],
+    day: date,
+    max_days: int,
+) -> str:
+    """Decide `day`: its open pool candidates plus the candidates of the actions whose trigger
+    reads days_since_last_contact (against the contacts issued before `day`), gated, capped per
+    customer and channel by what was issued in the cadence window, then split by the holdout
+    hash. The frequency cap counts both groups (a holdout is a contact that was withheld), so
+    treatment and holdout customers see the same cadence."""
+    waiting = [a for a in actions if _uses_contacts(a)]
+    key = holdout_key_sql(strategy.holdout_salt, "g.action_id", "g.customer_id")
+    since = day - timedelta(days=max_days)
+    waiting_ctes = ""
+    waiting_union = ""
+    if waiting:
+        waiting_ctes = f"""
+contacted as (
     select customer_id, max(issued_date) as last_contact_date
-    from {_mapped_ledger(date(1900, 1, 1), day)} as l
+    from action_issued
     group by customer_id
 ),
 base as (
     select
-        a.*,
-        date_diff('day', k.last_contact_date, a.as_of_date) as days_since_last_contact
-    from action_base as a
-    left join contacted as k on k.customer_id = a.customer_id
-    where a.as_of_date = {_d(day)}
+        w.*,
+        date_diff('day', k.last_contact_date, w.as_of_date) as days_since_last_contact
+    from action_waiting as w
+    left join contacted as k on k.customer_id = w.customer_id
+    where w.as_of_date = {_d(day)}
 ),
-selected as (
-    {pooled}
-    union all
+waiting as (
     {_selects(waiting, column_types)}
-)
-select * from selected"""
-
-
-def decisions_sql(strategy: Strategy, day: date, max_days: int) -> str:
-    """Gate every candidate; the frequency cap counts both groups (a holdout is a contact that
-    was withheld), so treatment and holdout customers see the same cadence."""
-    key = holdout_key_sql(strategy.holdout_salt, "g.action_id", "g.customer_id")
-    return f"""create or replace temp table action_decisions as
-with gated as (
-    select
-        c.*,
-        case
-            when not c.consent_ok then 'no_consent'
-            when not c.contact_ok then 'no_contact'
-            when not c.outside_quiet then 'quiet_period'
-        end as blocked
-    from action_candidates as c
+),"""
+        waiting_union = f"""
+    union all
+    select c.*, {BLOCKED} as blocked
+    from waiting as c"""
+    return f"""insert into action_decided
+with {waiting_ctes}
+gated as (
+    select * from action_open where as_of_date = {_d(day)}{waiting_union}
+),
+open as (
+    select * from gated where blocked is null
 ),
 recent as (
     select g.customer_id, g.action_id, count(l.customer_id) as recent_contacts
-    from gated as g
-    inner join {_mapped_ledger(day - timedelta(days=max_days), day)} as l
+    from open as g
+    inner join action_issued as l
         on l.customer_id = g.customer_id
         and l.channel = g.channel
+        and l.issued_date >= {_d(since)}
         and date_diff('day', l.issued_date, {_d(day)}) < g.per_days
-    where g.blocked is null
     group by g.customer_id, g.action_id
 ),
 ranked as (
@@ -266,20 +351,38 @@ ranked as (
         g.*,
         coalesce(r.recent_contacts, 0) as recent_contacts,
         row_number() over (
-            partition by g.customer_id, g.channel, g.blocked is null order by g.action_rank
+            partition by g.customer_id, g.channel order by g.action_rank
         ) as channel_rank
-    from gated as g
+    from open as g
     left join recent as r on r.customer_id = g.customer_id and r.action_id = g.action_id
 )
 select
-    g.*,
+    g.as_of_date as issued_date,
+    g.customer_id,
+    g.tier_code,
+    g.action_id,
+    g.channel,
+    g.template_id,
+    g.reason,
     case
-        when g.blocked is not null then g.blocked
         when g.recent_contacts + g.channel_rank > g.max_contacts then 'frequency_cap'
         when {key} < g.holdout_below then 'holdout'
         else 'treatment'
     end as decision
-from ranked as g"""
+from ranked as g
+union all
+select as_of_date, customer_id, tier_code, action_id, channel, template_id, reason, blocked
+from gated
+where blocked is not null"""
+
+
+def append_issued_sql(day: date) -> str:
+    """The contacts decided for `day` join the ones that count for the next days."""
+    return f"""insert into action_issued
+select {_surviving_id("d")} as customer_id, d.channel, d.issued_date
+from action_decided as d
+left join identity_customer_aliases as a on a.old_customer_id = d.customer_id
+where d.issued_date = {_d(day)} and d.decision in ('treatment', 'holdout')"""
 
 
 def day_statements(
@@ -287,20 +390,18 @@ def day_statements(
     actions: list[PlannedAction],
     column_types: dict[str, str],
     day: date,
-    dialect: str = "duckdb",
+    max_days: int,
 ) -> list[str]:
-    """Replace the ledger and funnel rows of `day`."""
-    out = [
-        f"delete from contact_ledger where issued_date = {_d(day)}",
-        f"delete from action_funnel where as_of_date = {_d(day)}",
-    ]
-    if actions:
-        out += [
-            candidates_sql(actions, column_types, day),
-            decisions_sql(strategy, day, max(a.cadence.per_days for a in actions)),
-            f"""insert into contact_ledger
+    """Decide `day` (the work tables of window_statements must exist)."""
+    return [decide_sql(strategy, actions, column_types, day, max_days), append_issued_sql(day)]
+
+
+def write_sql(strategy: Strategy) -> list[str]:
+    """The window's ledger (treatment and holdout) and funnel (every decision), in bulk."""
+    return [
+        f"""insert into contact_ledger
 select
-    {_d(day)} as issued_date,
+    issued_date,
     customer_id,
     action_id,
     tier_code,
@@ -309,16 +410,23 @@ select
     decision as contact_group,
     {_lit(strategy.version)} as strategy_version,
     reason
-from action_decisions
-where decision in ('treatment', 'holdout')""",
-            f"""insert into action_funnel
-select {_d(day)} as as_of_date, action_id, tier_code, channel, decision, count(*) as customers
-from action_decisions
-group by action_id, tier_code, channel, decision""",
-        ]
-    if dialect != "duckdb":
-        out = [sqlglot.transpile(s, read="duckdb", write=dialect)[0] for s in out]
-    return out
+from action_decided
+where decision in ('treatment', 'holdout')
+order by issued_date, action_id, customer_id""",
+        """insert into action_funnel
+with decisions as (
+    select as_of_date, action_id, tier_code, channel, blocked as decision
+    from action_pool
+    where blocked is not null
+    union all
+    select issued_date, action_id, tier_code, channel, decision
+    from action_decided
+)
+select as_of_date, action_id, tier_code, channel, decision, count(*) as customers
+from decisions
+group by as_of_date, action_id, tier_code, channel, decision
+order by as_of_date, action_id, decision""",
+    ]
 
 
 def window_statements(
@@ -329,14 +437,29 @@ def window_statements(
     end: date,
     dialect: str = "duckdb",
 ) -> list[str]:
-    """Tables, the window's action_base, then every day in order."""
-    out = [LEDGER_DDL, FUNNEL_DDL]
+    """Replace the ledger and funnel rows of [start, end): tables, the window's work tables,
+    every day in order, then the ledger and funnel rows."""
+    out = [
+        LEDGER_DDL,
+        FUNNEL_DDL,
+        f"delete from contact_ledger where issued_date >= {_d(start)} and issued_date < {_d(end)}",
+        f"delete from action_funnel where as_of_date >= {_d(start)} and as_of_date < {_d(end)}",
+    ]
     if actions:
-        out += [base_sql(actions, start, end), pool_sql(actions, column_types)]
+        max_days = max(a.cadence.per_days for a in actions)
+        out += [
+            base_sql(actions, start, end),
+            pool_sql(actions, column_types),
+            OPEN_SQL,
+            waiting_sql(actions),
+            issued_sql(start, max_days),
+            DECIDED_DDL,
+        ]
+        day = start
+        while day < end:
+            out += day_statements(strategy, actions, column_types, day, max_days)
+            day += timedelta(days=1)
+        out += write_sql(strategy)
     if dialect != "duckdb":
         out = [sqlglot.transpile(s, read="duckdb", write=dialect)[0] for s in out]
-    day = start
-    while day < end:
-        out += day_statements(strategy, actions, column_types, day, dialect)
-        day += timedelta(days=1)
     return out
