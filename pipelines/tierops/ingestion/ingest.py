@@ -10,7 +10,8 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tierops.ingestion import lake
 from tierops.ingestion.mapping import FeedMapping
@@ -78,36 +79,40 @@ def _flush(
     outcome = validate(canonical, mapping)
     report.reasons.update(outcome.failures)
     bad = outcome.bad_mask
-    good_by_day = lake.split_by_day(canonical.loc[~bad], mapping.entity_def)
-    quarantined = lake.quarantine_rows(canonical.loc[bad], raw, outcome.reasons)
-    bad_by_day = dict(iter(quarantined.groupby("file_day", sort=True)))
+    good_by_day = lake.split_by_day(canonical.filter(pa.array(~bad)), mapping.entity_def)
+    quarantined = lake.quarantine_rows(canonical, raw, outcome.reasons)
+    bad_by_day = _by_day(quarantined)
     entity = mapping.entity_def
     writes = [
-        pool.submit(
-            lake.write_day,
-            lake_dir,
-            entity,
-            mapping.feed,
-            b.day,
-            good_by_day.get(pd.Timestamp(b.day)),
-        )
+        pool.submit(lake.write_day, lake_dir, entity, mapping.feed, b.day, good_by_day.get(b.day))
         for b in pending
     ]
     for batch in pending:
-        key = pd.Timestamp(batch.day)
         qpath = lake.partition_path(lake_dir, "quarantine", mapping.feed, batch.day)
-        bad_rows = bad_by_day.get(key)
-        if bad_rows is not None and len(bad_rows):
-            lake.write_quarantine(lake_dir, mapping.feed, batch.day, bad_rows)
-            report.quarantined_by_day[batch.day.isoformat()] = len(bad_rows)
+        bad_rows = bad_by_day.get(batch.day)
+        if bad_rows is not None:
+            writes.append(
+                pool.submit(lake.write_quarantine, lake_dir, mapping.feed, batch.day, bad_rows)
+            )
+            report.quarantined_by_day[batch.day.isoformat()] = bad_rows.num_rows
         elif qpath.exists():
             qpath.unlink()  # a corrected re-delivery must not keep yesterday's complaints
     for write in writes:
         write.result()
-    report.rows_read += len(canonical)
-    report.rows_kept += int((~bad).sum())
-    report.rows_quarantined += int(bad.sum())
+    n_bad = int(bad.sum())
+    report.rows_read += canonical.num_rows
+    report.rows_kept += canonical.num_rows - n_bad
+    report.rows_quarantined += n_bad
     log(
-        f"{mapping.feed}: {pending[0].day}..{pending[-1].day} read {len(canonical):,} rows, "
-        f"quarantined {int(bad.sum()):,}"
+        f"{mapping.feed}: {pending[0].day}..{pending[-1].day} read {canonical.num_rows:,} rows, "
+        f"quarantined {n_bad:,}"
     )
+
+
+def _by_day(rows: pa.Table) -> dict[date, pa.Table]:
+    """Quarantined rows per file day, in file and row order."""
+    days = rows["file_day"].to_pylist()
+    return {
+        day: rows.filter(pc.equal(rows["file_day"], pa.scalar(day, pa.date32())))
+        for day in dict.fromkeys(days)
+    }

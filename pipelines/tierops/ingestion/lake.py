@@ -19,6 +19,8 @@ import pyarrow.parquet as pq
 from tierops.ingestion.schema import Entity
 from tierops.lib.files import atomic_path
 
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
 QUARANTINE_SCHEMA = pa.schema(
     [
         pa.field("source_file", pa.string()),
@@ -33,20 +35,20 @@ def partition_path(lake_dir: Path, table: str, feed: str, day: date) -> Path:
     return lake_dir / table / f"feed={feed}" / f"file_date={day.isoformat()}" / "data.parquet"
 
 
-def split_by_day(rows: pd.DataFrame, entity: Entity) -> dict[pd.Timestamp, pa.Table]:
-    """One Arrow conversion for the whole batch, then cheap per-day slices in file order."""
+def split_by_day(rows: pa.Table, entity: Entity) -> dict[date, pa.Table]:
+    """Per-day slices of the valid rows in file order (`rows` is in day, file and row order)."""
     schema = entity.arrow_schema()
-    ordered = rows.sort_values(["file_day", "source_file", "source_row"], kind="stable")
-    table = pa.Table.from_pandas(ordered[list(schema.names)], schema=schema, preserve_index=False)
-    days = ordered["file_day"].to_numpy()
-    out: dict[pd.Timestamp, pa.Table] = {}
+    table = rows.select(schema.names).cast(schema)
+    days = rows["file_day"].combine_chunks().cast(pa.int32()).to_numpy()
+    out: dict[date, pa.Table] = {}
     if len(days) == 0:
         return out
     change = np.flatnonzero(days[1:] != days[:-1]) + 1
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [len(days)]])
     for start, end in zip(starts, ends, strict=True):
-        out[pd.Timestamp(days[start])] = table.slice(int(start), int(end - start))
+        day = date.fromordinal(EPOCH_ORDINAL + int(days[start]))
+        out[day] = table.slice(int(start), int(end - start))
     return out
 
 
@@ -57,30 +59,31 @@ def write_day(lake_dir: Path, entity: Entity, feed: str, day: date, table: pa.Ta
     return _write(partition_path(lake_dir, entity.name, feed, day), table)
 
 
-def quarantine_rows(rows: pd.DataFrame, raw: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
-    """Bad rows with their raw source values as JSON, built once per batch."""
-    source_cols = [c for c in raw.columns if c != "source_row" and not c.startswith("_")]
-    raw_bad = raw.loc[rows.index, source_cols]
+def quarantine_rows(canonical: pa.Table, raw: pa.Table, reasons: pd.Series) -> pa.Table:
+    """Bad rows (positions = `reasons.index`) with their raw source values as JSON."""
+    positions = pa.array(reasons.index.to_numpy(dtype=np.int64), pa.int64())
+    source_cols = [c for c in raw.column_names if c != "source_row" and not c.startswith("_")]
     records = [
         json.dumps({k: v for k, v in rec.items() if v != ""}, ensure_ascii=False, sort_keys=True)
-        for rec in raw_bad.to_dict(orient="records")
+        for rec in raw.select(source_cols).take(positions).to_pylist()
     ]
-    return pd.DataFrame(
+    picked = canonical.select(["file_day", "source_file", "source_row"]).take(positions)
+    return pa.table(
         {
-            "file_day": rows["file_day"],
-            "source_file": rows["source_file"].astype("str"),
-            "source_row": rows["source_row"].astype("int64"),
-            "reason": reasons.loc[rows.index].astype("str"),
-            "raw_record": pd.Series(records, index=rows.index, dtype="str"),
+            "file_day": picked["file_day"],
+            "source_file": picked["source_file"],
+            "source_row": picked["source_row"],
+            "reason": pa.array(reasons.to_numpy(), pa.string()),
+            "raw_record": pa.array(records, pa.string()),
         }
-    ).sort_values(["file_day", "source_file", "source_row"], kind="stable")
-
-
-def write_quarantine(lake_dir: Path, feed: str, day: date, rows: pd.DataFrame) -> Path:
-    table = pa.Table.from_pandas(
-        rows[QUARANTINE_SCHEMA.names], schema=QUARANTINE_SCHEMA, preserve_index=False
     )
-    return _write(partition_path(lake_dir, "quarantine", feed, day), table)
+
+
+def write_quarantine(lake_dir: Path, feed: str, day: date, rows: pa.Table) -> Path:
+    return _write(
+        partition_path(lake_dir, "quarantine", feed, day),
+        rows.select(QUARANTINE_SCHEMA.names).cast(QUARANTINE_SCHEMA),
+    )
 
 
 def _write(path: Path, table: pa.Table) -> Path:

@@ -1,15 +1,17 @@
 """Raw text columns → canonical typed columns, following one feed mapping.
 
-Vectorised pandas per file. A value that is present but cannot be parsed becomes null here and a
-reason naming the source column and the raw text; the quality step quarantines that row.
+One DuckDB query per batch of days over the raw Arrow table (no copy into pandas): each canonical
+field is a SQL expression built from the mapping. A value that is present but cannot be parsed
+becomes null and adds a reason naming the source column and the raw text to `parse_errors`
+(null when the row parsed cleanly); the quality step quarantines that row.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import pandas as pd
+import duckdb
 import pyarrow as pa
 
 from tierops.ingestion.mapping import AMOUNT_UNITS, ColumnSpec, FeedMapping
@@ -18,11 +20,25 @@ from tierops.ingestion.schema import IDENTIFIER_TYPES, CanonicalField
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "t", "1", "是"})
 FALSE_WORDS = frozenset({"n", "no", "false", "f", "0", "否"})
-_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+# an explicit UTC offset at the end of an ISO 8601 text (RE2 syntax)
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
+# what Python's str.strip() removes in practice (incl. the ideographic space of CJK exports)
+_BLANKS = " \t\r\n\x0b\x0c\u00a0\u3000"
+_EDGE_BLANK = r"^[\s\x0b\x{a0}\x{3000}]|[\s\x0b\x{a0}\x{3000}]$"
+_SQL_TYPES = {
+    "int": "BIGINT",
+    "decimal": "DOUBLE",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "bool": "BOOLEAN",
+}
 
 
-def combine(batches: list[RawBatch]) -> pd.DataFrame:
-    """Stack the raw tables of several files (one per day) so they are normalised in one pass."""
+def combine(batches: list[RawBatch]) -> pa.Table:
+    """Stack the raw tables of several files (one per day) so they are normalised in one pass.
+
+    Adds `_source_file` and `_file_day`; text columns a file lacks are filled with ''.
+    """
     tables = [
         b.table.append_column(
             "_source_file", pa.array([b.source] * b.rows, pa.string())
@@ -30,153 +46,189 @@ def combine(batches: list[RawBatch]) -> pd.DataFrame:
         for b in batches
     ]
     table = pa.concat_tables(tables, promote_options="default")
-    raw = table.to_pandas()
-    raw["_file_day"] = pd.to_datetime(raw["_file_day"]).astype("datetime64[us]")
-    text_cols = [c for c in raw.columns if c not in ("source_row", "_file_day")]
-    raw[text_cols] = raw[text_cols].fillna("").astype("str")
-    return raw
+    columns = [
+        col.fill_null("") if pa.types.is_string(col.type) and col.null_count else col
+        for col in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
 
 
-def normalize(raw: pd.DataFrame, mapping: FeedMapping, business_tz: ZoneInfo) -> pd.DataFrame:
-    """Canonical frame with a `parse_errors` column ('' when the row parsed cleanly).
+def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.Table:
+    """Canonical Arrow table plus `file_day`, `day_offset` and `parse_errors`, in `raw`'s order.
 
     `raw` comes from combine(): text columns plus source_row, _source_file and _file_day.
     """
     source_tz = ZoneInfo(mapping.timezone) if mapping.timezone else business_tz
-    out = pd.DataFrame(index=raw.index)
-    errors = pd.Series("", index=raw.index, dtype="str")
-    for field in mapping.entity_def.fields:
+    entity = mapping.entity_def
+    # three steps so each expression is computed once per row: trimmed texts, typed values,
+    # then the parse errors that compare the two
+    texts: dict[str, str] = {}
+    typed: list[str] = []
+    errors: list[str] = []
+    for field in entity.fields:
         spec = mapping.fields.get(field.name)
+        name = _ident(field.name)
         if spec is None:
-            out[field.name] = _default_column(field, raw)
+            typed.append(f"{_default(field, raw)} AS {name}")
             continue
-        values, bad = _convert(raw, field, spec, source_tz, business_tz)
-        out[field.name] = values
-        if bad.any():
-            errors = _append(errors, bad, _parse_reason(raw, field, spec, bad))
+        text = _ident(f"_t_{field.name}")
+        texts[text] = _text(spec)
+        value, checked = _convert(field, spec, text, source_tz, business_tz)
+        typed.append(f"{value} AS {name}")
+        if checked:
+            errors.append(
+                f"CASE WHEN {text} IS NOT NULL AND {name} IS NULL "
+                f"THEN {_parse_reason(field, spec)} END"
+            )
     for id_type in IDENTIFIER_TYPES:
         spec = mapping.identifiers.get(id_type)
-        out[f"id_{id_type}"] = (
-            _text(raw, spec) if spec else pd.Series(None, index=raw.index, dtype="str")
+        typed.append(f"{_text(spec) if spec else 'NULL::VARCHAR'} AS id_{id_type}")
+    raw_cols = sorted({_ident(s.column) for s in mapping.fields.values() if s.column is not None})
+    event_time = _ident(entity.event_time)
+    parse_errors = f"nullif(concat_ws('; ', {', '.join(errors)}), '')" if errors else "NULL"
+    query = f"""
+        WITH texts AS (
+            SELECT *, {", ".join(f"{v} AS {k}" for k, v in texts.items()) or "1 AS _none"}
+            FROM raw
+        ), typed AS (
+            SELECT {", ".join(typed)},
+                   {_lit(mapping.channel)} AS channel,
+                   _source_file AS source_file,
+                   source_row::BIGINT AS source_row,
+                   _file_day AS file_day,
+                   {", ".join([*texts, *raw_cols]) or "1 AS _none"}
+            FROM texts
         )
-    out["channel"] = mapping.channel
-    out["source_file"] = raw["_source_file"]
-    out["source_row"] = raw["source_row"].astype("int64")
-    out["file_day"] = raw["_file_day"]
-    event_time = out[mapping.entity_def.event_time]
-    out["day_offset"] = (event_time.dt.normalize() - raw["_file_day"]).dt.days
-    out["parse_errors"] = errors
-    return out
+        SELECT {", ".join(_ident(n) for n in entity.field_names)},
+               {", ".join(f"id_{t}" for t in IDENTIFIER_TYPES)},
+               channel, source_file, source_row, file_day,
+               date_diff('day', file_day, {event_time}::DATE) AS day_offset,
+               {parse_errors}::VARCHAR AS parse_errors
+        FROM typed
+    """
+    # a projection without ORDER BY keeps the input order (DuckDB's preserve_insertion_order)
+    con = duckdb.connect()
+    try:
+        con.register("raw", raw)
+        return con.sql(query).arrow().read_all()
+    finally:
+        con.close()
 
 
-def _default_column(field: CanonicalField, raw: pd.DataFrame) -> pd.Series:
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _default(field: CanonicalField, raw: pa.Table) -> str:
     if field.name == "line_no":
-        if "_item_no" in raw:
-            return pd.to_numeric(raw["_item_no"], errors="coerce").fillna(1).astype("Int64")
-        return pd.Series(1, index=raw.index, dtype="Int64")
-    return _empty(field, raw.index)
+        if "_item_no" in raw.column_names:
+            return "coalesce(try_cast(try_cast(_item_no AS DOUBLE) AS BIGINT), 1)"
+        return "1::BIGINT"
+    return f"NULL::{_SQL_TYPES.get(field.type, 'VARCHAR')}"
 
 
-def _empty(field: CanonicalField, index: pd.Index) -> pd.Series:
-    dtype = {
-        "int": "Int64",
-        "decimal": "float64",
-        "timestamp": "datetime64[us]",
-        "date": "datetime64[us]",
-        "bool": "boolean",
-    }.get(field.type, "str")
-    return pd.Series(pd.NA if dtype in ("Int64", "boolean") else None, index=index, dtype=dtype)
-
-
-def _text(raw: pd.DataFrame, spec: ColumnSpec) -> pd.Series:
+def _text(spec: ColumnSpec) -> str:
+    """Trimmed text, '' → null, then the mapping's default."""
     if spec.const is not None:
-        return pd.Series(str(spec.const), index=raw.index, dtype="str")
-    values = raw[spec.column].astype("str").str.strip()
-    values = values.mask(values == "")
+        return f"{_lit(spec.const)}::VARCHAR"
+    col = _ident(spec.column)
+    # trimming is costly in DuckDB: only texts that start or end with a blank are trimmed
+    value = (
+        f"CASE WHEN {col} = '' THEN NULL WHEN regexp_matches({col}, {_lit(_EDGE_BLANK)}) "
+        f"THEN nullif(trim({col}, {_lit(_BLANKS)}), '') ELSE {col} END"
+    )
     if spec.default is not None:
-        values = values.fillna(str(spec.default))
-    return values
+        value = f"coalesce({value}, {_lit(spec.default)})"
+    return value
+
+
+def _case_map(expr: str, table: dict[str, str], else_: str, typ: str = "VARCHAR") -> str:
+    if not table:
+        return else_
+    whens = " ".join(f"WHEN {_lit(k)} THEN {v}" for k, v in table.items())
+    return f"(CASE {expr} {whens} ELSE {else_} END)::{typ}"
 
 
 def _convert(
-    raw: pd.DataFrame,
-    field: CanonicalField,
-    spec: ColumnSpec,
-    source_tz: ZoneInfo,
-    business_tz: ZoneInfo,
-) -> tuple[pd.Series, pd.Series]:
-    """Return (typed values, mask of rows whose raw value was present but unparseable)."""
-    text = _text(raw, spec)
-    present = text.notna()
+    field: CanonicalField, spec: ColumnSpec, text: str, source_tz: ZoneInfo, business_tz: ZoneInfo
+) -> tuple[str, bool]:
+    """(SQL for the typed value of the trimmed `text` column, whether it can fail to parse)."""
     if field.type in ("string", "enum"):
-        values = text
         if spec.values:
-            mapped = text.map({k: str(v) for k, v in spec.values.items()})
-            values = mapped.fillna(text)  # unknown codes stay visible for the in-set expectation
-        elif field.type == "enum":
-            values = text.str.lower()
-        return values.astype("str"), pd.Series(False, index=raw.index)
+            table = {str(k): _lit(v) for k, v in spec.values.items()}
+            return _case_map(text, table, text), False  # unknown codes stay for the in-set check
+        if field.type == "enum":
+            return f"lower({text})", False
+        return text, False
     if field.type in ("int", "decimal"):
-        numbers = pd.to_numeric(text, errors="coerce")
+        number = f"try_cast({text} AS DOUBLE)"
         if field.type == "int":
-            whole = numbers.notna() & (numbers % 1 == 0)
-            values = numbers.where(whole).astype("Int64")
-            return values, present & ~whole
+            whole = f"CASE WHEN {number} = floor({number}) THEN try_cast({number} AS BIGINT) END"
+            return whole, True
         factor = AMOUNT_UNITS[spec.unit or "yuan"]
-        values = (numbers * factor).round(4) if factor != 1 else numbers
-        return values.astype("float64"), present & numbers.isna()
+        value = f"round({number} * {factor!r}, 4)" if factor != 1 else number
+        return value, True
     if field.type == "bool":
-        lowered = text.str.lower()
         if spec.values:
-            table = {str(k).lower(): bool(v) for k, v in spec.values.items()}
+            table = {str(k).lower(): "true" if v else "false" for k, v in spec.values.items()}
         else:
-            table = {**dict.fromkeys(TRUE_WORDS, True), **dict.fromkeys(FALSE_WORDS, False)}
-        values = lowered.map(table).astype("boolean")
-        return values, present & values.isna()
+            table = {
+                **dict.fromkeys(TRUE_WORDS, "true"),
+                **dict.fromkeys(FALSE_WORDS, "false"),
+            }
+        return _case_map(f"lower({text})", table, "NULL", "BOOLEAN"), True
     if field.type == "date":
-        parsed = pd.to_datetime(text, format=spec.format or "%Y-%m-%d", errors="coerce")
-        return parsed.astype("datetime64[us]"), present & parsed.isna()
-    values = _timestamps(text, spec.format or "iso8601", source_tz, business_tz)
-    return values, present & values.isna()
+        return f"try_strptime({text}, {_lit(spec.format or '%Y-%m-%d')})::DATE", True
+    return _timestamp(text, spec.format or "iso8601", source_tz, business_tz), True
 
 
-def _timestamps(text: pd.Series, fmt: str, source_tz: ZoneInfo, business_tz: ZoneInfo) -> pd.Series:
-    """Parse to naive timestamps in the business time zone (the zone of every partition)."""
-    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    valid = text.dropna()
-    if valid.empty:
-        return result
+def _timestamp(text: str, fmt: str, source_tz: ZoneInfo, business_tz: ZoneInfo) -> str:
+    """Naive timestamps in the business time zone (the zone of every partition)."""
     if fmt in ("epoch_ms", "epoch_s"):
-        numbers = pd.to_numeric(valid, errors="coerce")
-        aware = pd.to_datetime(
-            numbers, unit="ms" if fmt == "epoch_ms" else "s", utc=True, errors="coerce"
-        )
+        micros = 1000 if fmt == "epoch_ms" else 1_000_000
+        number = f"try_cast({text} AS DOUBLE)"
+        aware = f"try(make_timestamp(round({number} * {micros})::BIGINT) AT TIME ZONE 'UTC')"
     elif fmt == "iso8601":
-        has_offset = valid.str.contains(_OFFSET, regex=True)
-        parts = []
-        if has_offset.any():
-            parts.append(
-                pd.to_datetime(valid[has_offset], format="ISO8601", utc=True, errors="coerce")
-            )
-        if (~has_offset).any():
-            naive = pd.to_datetime(valid[~has_offset], format="ISO8601", errors="coerce")
-            parts.append(_localize(naive, source_tz).dt.tz_convert("UTC"))
-        aware = pd.concat(parts).reindex(valid.index)
+        local = f"coalesce(try_cast({text} AS TIMESTAMP), try_strptime({text}, '%Y%m%d'))"
+        aware = (
+            f"CASE WHEN regexp_matches({text}, {_lit(_OFFSET)}) "
+            f"THEN try_cast({text} AS TIMESTAMPTZ) ELSE {_localize(local, source_tz)} END"
+        )
+    elif "%z" in fmt or "%Z" in fmt:
+        aware = f"try_strptime({text}, {_lit(fmt)})::TIMESTAMPTZ"
     else:
-        parsed = pd.to_datetime(valid, format=fmt, errors="coerce", utc="%z" in fmt)
-        aware = parsed if "%z" in fmt else _localize(parsed, source_tz)
-    local = aware.dt.tz_convert(business_tz).dt.tz_localize(None)
-    result.loc[valid.index] = local.astype("datetime64[us]")
-    return result
+        aware = _localize(f"try_strptime({text}, {_lit(fmt)})", source_tz)
+    return f"timezone({_lit(business_tz.key)}, {aware})"
 
 
-def _localize(naive: pd.Series, tz: ZoneInfo) -> pd.Series:
-    return naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+def _localize(naive: str, tz: ZoneInfo) -> str:
+    """Wall-clock time in `tz` → instant; times a clock change skips or repeats → null."""
+    aware = f"timezone({_lit(tz.key)}, {naive})"
+    if not _has_clock_changes(tz):
+        return aware
+    back = f"timezone({_lit(tz.key)}, {aware}"
+    unique = (
+        f"{back}) = {naive} AND {back} + INTERVAL 1 HOUR) <> {naive} "
+        f"AND {back} - INTERVAL 1 HOUR) <> {naive}"
+    )
+    return f"CASE WHEN {unique} THEN {aware} END"
 
 
-def _parse_reason(
-    raw: pd.DataFrame, field: CanonicalField, spec: ColumnSpec, bad: pd.Series
-) -> pd.Series:
+def _has_clock_changes(tz: ZoneInfo) -> bool:
+    """Whether the zone had daylight saving in the last decades (then local times can repeat)."""
+    offsets = {
+        datetime(year, month, 15, tzinfo=tz).utcoffset()
+        for year in range(2010, 2031)
+        for month in (1, 7)
+    }
+    return len(offsets) > 1
+
+
+def _parse_reason(field: CanonicalField, spec: ColumnSpec) -> str:
     expected = {
         "int": "a whole number",
         "decimal": "a number",
@@ -184,15 +236,7 @@ def _parse_reason(
         "date": f"a date like {spec.format or '%Y-%m-%d'}",
         "timestamp": f"a timestamp ({spec.format})",
     }[field.type]
-    values = raw.loc[bad, spec.column].astype("str")
-    return (
-        f"{field.name}: cannot parse column '{spec.column}' value '" + values + f"' as {expected}"
-    )
-
-
-def _append(errors: pd.Series, mask: pd.Series, reasons: pd.Series) -> pd.Series:
-    current = errors[mask]
-    joined = np.where(current == "", reasons, current + "; " + reasons)
-    errors = errors.copy()
-    errors.loc[mask] = joined
-    return errors
+    raw_value = _ident(spec.column) if spec.column is not None else _lit(spec.const)
+    prefix = f"{field.name}: cannot parse column '{spec.column}' value '"
+    suffix = f"' as {expected}"
+    return f"{_lit(prefix)} || {raw_value} || {_lit(suffix)}"

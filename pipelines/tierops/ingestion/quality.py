@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tierops.ingestion.mapping import FeedMapping
 from tierops.settings import EXPECTATIONS_DIR
@@ -23,15 +25,18 @@ from tierops.settings import EXPECTATIONS_DIR
 
 @dataclass
 class ValidationOutcome:
-    """Per-row reasons ('' = valid) and per-expectation counts for metadata and checks."""
+    """Reasons of the rows to quarantine (indexed by row position), per-expectation counts."""
 
+    rows: int
     reasons: pd.Series
     failures: dict[str, int] = field(default_factory=dict)
     suite: str = ""
 
     @property
-    def bad_mask(self) -> pd.Series:
-        return self.reasons != ""
+    def bad_mask(self) -> np.ndarray:
+        mask = np.zeros(self.rows, dtype=bool)
+        mask[self.reasons.index.to_numpy(dtype=np.int64)] = True
+        return mask
 
 
 def load_suite_spec(entity: str, folder: Path = EXPECTATIONS_DIR) -> dict[str, Any]:
@@ -47,7 +52,14 @@ def _validation_definition(entity: str, folder: str):
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.execution_engine import pandas_execution_engine
 
+    # GX fingerprints every in-memory batch under 1 GB by hashing all its values (md5 over
+    # pandas' row hashes), only to label the batch in the result. On a million-row batch that
+    # costs more than the expectations themselves; the batch is ours and never looked up by
+    # fingerprint, so the marker is skipped.
+    if hasattr(pandas_execution_engine, "HASH_THRESHOLD"):
+        pandas_execution_engine.HASH_THRESHOLD = 0
     spec = load_suite_spec(entity, Path(folder))
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -62,14 +74,39 @@ def _validation_definition(entity: str, folder: str):
     )
 
 
+# integers and booleans keep their nulls (and integer look) in the frame GX checks
+_NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+@cache
+def suite_columns(entity: str, folder: str) -> tuple[str, ...] | None:
+    """The columns the suite's expectations read; None if one looks at the whole table."""
+    names: set[str] = set()
+    for exp in load_suite_spec(entity, Path(folder)).get("expectations", []):
+        kwargs = exp.get("kwargs", {})
+        found = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+        found += list(kwargs.get("column_list", []))
+        if not found:
+            return None
+        names.update(found)
+    return tuple(sorted(names))
+
+
 def validate(
-    frame: pd.DataFrame, mapping: FeedMapping, folder: Path = EXPECTATIONS_DIR
+    table: pa.Table, mapping: FeedMapping, folder: Path = EXPECTATIONS_DIR
 ) -> ValidationOutcome:
-    """Run the entity's suite over canonical rows (index must be unique)."""
-    reasons = frame["parse_errors"].astype("str").copy()
-    if frame.empty:
-        return ValidationOutcome(reasons=reasons, suite=mapping.entity)
-    checked = frame.drop(columns=["parse_errors"])
+    """Run the entity's suite over canonical rows (from normalize(): with `parse_errors`)."""
+    columns = suite_columns(mapping.entity, str(folder))
+    names = [c for c in table.column_names if c != "parse_errors"] if columns is None else columns
+    # only the columns the suite reads: GX copies and scans what it is given
+    checked = table.select(list(names)).to_pandas(types_mapper=_NULLABLE.get)
+    errors = table["parse_errors"]
+    failed = pc.indices_nonzero(pc.is_valid(errors)).to_numpy()
+    reasons = pd.Series(
+        errors.take(failed).to_numpy(zero_copy_only=False), index=failed, dtype="str"
+    )
+    if table.num_rows == 0:
+        return ValidationOutcome(rows=0, reasons=reasons, suite=mapping.entity)
     definition = _validation_definition(mapping.entity, str(folder))
     result = definition.run(
         batch_parameters={"dataframe": checked}, result_format={"result_format": "COMPLETE"}
@@ -87,14 +124,22 @@ def validate(
         rows = pd.Index(index)
         label = (config.meta or {}).get("reason") or config.type
         failures[label] = failures.get(label, 0) + len(rows)
-        text = _row_reasons(frame, rows, config.type, config.kwargs, label, mapping)
+        text = _row_reasons(checked, reasons, rows, config.type, config.kwargs, label, mapping)
         keep = text != ""
         reasons = _append(reasons, rows[keep.to_numpy()], text[keep])
-    return ValidationOutcome(reasons=reasons, failures=failures, suite=mapping.entity)
+    return ValidationOutcome(
+        rows=table.num_rows, reasons=reasons.sort_index(), failures=failures, suite=mapping.entity
+    )
 
 
 def _row_reasons(
-    frame: pd.DataFrame, rows: pd.Index, kind: str, kwargs: dict, label: str, mapping: FeedMapping
+    frame: pd.DataFrame,
+    reasons: pd.Series,
+    rows: pd.Index,
+    kind: str,
+    kwargs: dict,
+    label: str,
+    mapping: FeedMapping,
 ) -> pd.Series:
     columns = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
     sources = ", ".join(f"'{_source_of(mapping, c)}'" for c in columns)
@@ -104,8 +149,10 @@ def _row_reasons(
     text = f"{label}: {'/'.join(columns)} = " + values + f" (source column {sources})"
     if kind == "expect_column_values_to_not_be_null":
         # a value that failed to parse already has a better reason than "empty"
-        parsed_badly = frame.loc[rows, "parse_errors"].str.contains(
-            f"{columns[0]}: cannot parse", regex=False
+        parsed_badly = (
+            reasons.reindex(rows)
+            .fillna("")
+            .str.contains(f"{columns[0]}: cannot parse", regex=False)
         )
         text = text.mask(parsed_badly.to_numpy(), "")
         text = text.where(text == "", f"{label} (source column {sources})")
@@ -126,10 +173,11 @@ def _source_of(mapping: FeedMapping, canonical: str) -> str:
 
 
 def _append(reasons: pd.Series, rows: pd.Index, text: pd.Series) -> pd.Series:
+    """Add `text` to the reasons of `rows` (a row's first reason, or after '; ')."""
     if len(rows) == 0:
         return reasons
-    current = reasons.loc[rows].to_numpy()
-    joined = np.where(current == "", text.to_numpy(), current + "; " + text.to_numpy())
-    reasons = reasons.copy()
-    reasons.loc[rows] = joined
-    return reasons
+    current = reasons.reindex(rows).fillna("").to_numpy()
+    added = text.to_numpy()
+    joined = np.where(current == "", added, current + "; " + added)
+    merged = pd.Series(joined, index=rows, dtype="str")
+    return pd.concat([reasons.drop(rows.intersection(reasons.index)), merged])
