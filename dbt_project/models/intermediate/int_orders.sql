@@ -1,8 +1,26 @@
 {#- Order grain across channels. A re-delivered order (same key in a later file) replaces the
-    earlier delivery; nothing delivered after the run window is visible. -#}
+    earlier delivery; nothing delivered after the run window is visible.
+
+    Incremental (macros/incremental.sql, latest_wins_plan): a run rebuilds only the orders with
+    a line delivered on or after the first day it has to load (the new day at night), from
+    those days' lines alone: an order's latest delivery before the window end is among them.
+    A re-run of a day older than the newest delivery in the table rebuilds the table. -#}
+{%- set plan = latest_wins_plan(ref('stg_lake__order_lines')) %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='order_key',
+    on_schema_change='append_new_columns',
+    pre_hook="{{ latest_wins_reset(ref('stg_lake__order_lines')) }}",
+) }}
 with lines as (
     select * from {{ ref('stg_lake__order_lines') }}
     where file_date < {{ window_end() }}
+    {%- if plan['mode'] == 'from' %}
+        and file_date >= cast('{{ plan['from'] }}' as date)
+    {%- elif plan['mode'] == 'none' %}
+        and 1 = 0
+    {%- endif %}
 ),
 
 latest_delivery as (

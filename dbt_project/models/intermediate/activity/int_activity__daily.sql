@@ -1,5 +1,8 @@
 {#- Additive activity per anchor identifier and day: the building block of every feature.
-    Keyed by anchor (not customer) so an identity merge never invalidates it. -#}
+    Keyed by anchor (not customer) so an identity merge never invalidates it. A view: its
+    sources (int_orders, int_activity__events_daily) are kept from night to night, and the one
+    reader (int_customer__activity_daily) aggregates it in the same pass. -#}
+{{ config(materialized='view') }}
 with signatures as (
     select distinct signature, anchor_node from {{ ref('int_identity__signatures') }}
 ),

@@ -1,5 +1,7 @@
 {#- Purchases by channel and net spend by category per anchor and day, for channel mix and
-    category preference. -#}
+    category preference. A view over int_orders (kept from night to night): its one reader
+    (int_customer_features__mix) only needs the last 365 days. -#}
+{{ config(materialized='view') }}
 with signatures as (
     select distinct signature, anchor_node from {{ ref('int_identity__signatures') }}
 ),

@@ -6,7 +6,6 @@
                          not an 11-digit mobile, not an e-mail address), counted per feed -#}
 {%- set max_partners = identity_setting('max_partners_per_type', 2) %}
 {%- set max_size = identity_setting('max_component_size', 200) %}
-{%- set ids = identifier_types() %}
 with guarded as (
     select
         'blocked' as reason,
@@ -52,48 +51,19 @@ oversized as (
     where components.component_size > {{ max_size }}
 ),
 
--- one scan per lake table: rows with at least one identifier that normalises to nothing
-unusable_rows as (
-    {%- for table in ['order_lines', 'events', 'members'] %}
-    select
-        feed,
-        file_date,
-        {%- for t in ids %}
-        case when {{ normalize_identifier(t, 'id_' ~ t) }} is null then trim(id_{{ t }}) end as {{ t }}{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from {{ source('lake', table) }}
-    where feed <> '_none'
-        and file_date < {{ window_end() }}
-        and ({% for t in ids %}(id_{{ t }} is not null and {{ normalize_identifier(t, 'id_' ~ t) }} is null){% if not loop.last %}
-            or {% endif %}{% endfor %})
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-),
-
-raw_values as (
-    {%- for t in ids %}
-    select feed, '{{ t }}' as id_type, {{ t }} as raw_value, file_date
-    from unusable_rows
-    where {{ t }} is not null
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-),
-
 unusable as (
     select
         'unusable_value' as reason,
         id_type,
         cast(null as {{ dbt.type_string() }}) as node,
-        {{ dbt.concat(["'e.g. '", "min(" ~ dbt.concat(["'\"'", "raw_value", "'\"'"]) ~ ")"]) }} as detail,
+        {{ dbt.concat(["'e.g. '", "min(example)"]) }} as detail,
         feed,
-        count(*) as records,
+        cast(sum(records) as {{ dbt.type_bigint() }}) as records,
         min(file_date) as first_seen,
         max(file_date) as last_seen
-    from raw_values
+    from {{ ref('int_identity__unusable_daily') }}
+    where file_date < {{ window_end() }}
+        and id_type is not null
     group by feed, id_type
 ),
 

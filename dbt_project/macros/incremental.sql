@@ -1,0 +1,87 @@
+{#- Incremental models by delivery day (file_date). Lake files never change once a day is
+    delivered, except when a run re-ingests the days of its own window, so a model built from
+    them only has to look at:
+      - the delivery days of the run window (a re-run replaces them), and
+      - delivery days the lake has (before the window end) that the model has not seen yet
+        (the new day at night; every day on the first build).
+    Two shapes use this:
+      - per-day facts (one partition per file_date, e.g. int_activity__events_daily): delete the
+        days to load, insert them again; readers filter file_date < window end, so partitions of
+        later days left by an earlier run are invisible to a re-run of an older day;
+      - latest-wins tables (int_orders): rebuild every key delivered on or after the first day to
+        load; a re-run of an older day than the table already holds (rewind) rebuilds it all. -#}
+
+{%- macro _distinct_days(sql) -%}
+  {%- set rows = run_query(sql) -%}
+  {{- return(rows.columns[0].values() | map('string') | list) -}}
+{%- endmacro %}
+
+{#- Delivery days (ISO strings, sorted) an incremental model built from `source_relation` has to
+    (re)load in this run; the relation `this` must have a file_date column. Only meaningful
+    when is_incremental() and execute. -#}
+{% macro delivery_days_to_load(source_relation, source_filter='1 = 1') -%}
+  {%- set have = _distinct_days("select distinct cast(file_date as " ~ dbt.type_string() ~ ") from " ~ this) -%}
+  {%- set lake = _distinct_days(
+        "select distinct cast(file_date as " ~ dbt.type_string() ~ ") from " ~ source_relation
+        ~ " where file_date < " ~ window_end() ~ " and " ~ source_filter) -%}
+  {%- set days = [] -%}
+  {%- for day in lake -%}
+    {%- if day not in have or day >= window_start_literal() %}{% do days.append(day) %}{% endif -%}
+  {%- endfor -%}
+  {{- return(days | sort) -}}
+{%- endmacro %}
+
+{#- `file_date in (...)` for a list of ISO days (never empty SQL). -#}
+{% macro file_date_in(days, column='file_date') -%}
+  {{ column }} in (
+    {%- for day in days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
+    {%- if not days %}cast(null as date){% endif -%}
+  )
+{%- endmacro %}
+
+{#- Plan of a latest-wins incremental model keyed by something other than file_date:
+      {'mode': 'full'}               first build, --full-refresh, or a rewind (the table holds
+                                     deliveries on or after the window end): rebuild from all days
+      {'mode': 'from', 'from': day}  rebuild every key delivered on or after `day`
+      {'mode': 'none'}               nothing new was delivered
+    Rows of keys whose deliveries all lie before `from` were built from the same lake rows by an
+    earlier run and stay as they are. -#}
+{% macro latest_wins_plan(source_relation) -%}
+  {%- if not (execute and is_incremental()) -%}
+    {{- return({'mode': 'full'}) -}}
+  {%- endif -%}
+  {%- set newest = _distinct_days("select max(cast(file_date as " ~ dbt.type_string() ~ ")) from " ~ this) -%}
+  {%- if newest and newest[0] not in ('None', '') and newest[0] >= window_end_literal() -%}
+    {{- return({'mode': 'full'}) -}}
+  {%- endif -%}
+  {%- set days = delivery_days_to_load(source_relation) -%}
+  {%- if not days -%}
+    {{- return({'mode': 'none'}) -}}
+  {%- endif -%}
+  {{- return({'mode': 'from', 'from': days[0]}) -}}
+{%- endmacro %}
+
+{#- Pre-hook of a latest-wins model: a full rebuild inside an existing table empties it first
+    (delete+insert only replaces the keys it inserts). -#}
+{% macro latest_wins_reset(source_relation) -%}
+  {%- if execute and is_incremental() and latest_wins_plan(source_relation)['mode'] == 'full' -%}
+    delete from {{ this }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook of a per-day model: drop the partitions this run loads again. -#}
+{% macro delivery_days_reset(source_relation, source_filter='1 = 1') -%}
+  {%- if execute and is_incremental() -%}
+    delete from {{ this }} where {{ file_date_in(delivery_days_to_load(source_relation, source_filter)) }}
+  {%- endif -%}
+{%- endmacro %}
+
+{#- Delivery days of several lake tables, as a relation for delivery_days_to_load. -#}
+{% macro lake_deliveries(tables) -%}
+  (
+    {%- for table in tables %}
+    select file_date from {{ source('lake', table) }} where feed <> '_none'
+    {%- if not loop.last %} union all{% endif %}
+    {%- endfor %}
+  ) as delivered
+{%- endmacro %}
