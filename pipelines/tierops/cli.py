@@ -152,7 +152,6 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def cmd_validate(_args: argparse.Namespace) -> int:
     """Check every config file without touching data."""
-    from tierops.checks.config import checked_features, load_checks_config
     from tierops.drift.promotions import load_promotions
     from tierops.exports.destinations import load_destinations
     from tierops.identity.config import load_identity_config
@@ -177,25 +176,22 @@ def cmd_validate(_args: argparse.Namespace) -> int:
         _validate_tier_files(settings, fallback)
     load_destinations(settings.config_dir)
     load_identity_config(settings.config_dir)
-    checked_features(
-        load_checks_config(settings.config_dir),
-        set(in_force.compiled.column_types),
-        settings.config_dir,
-    )
     load_promotions(settings.config_dir)
     _say("all config files are valid")
     return 0
 
 
 def _validate_tier_files(settings, in_force) -> None:
-    """The policy in force and the files naming its tiers (strategy, CRM, segments, reporting)."""
+    """The policy in force and the files naming its tiers (strategy, CRM, segments, reporting,
+    checks)."""
+    from tierops.checks.config import check_tier_bounds, checked_features, load_checks_config
     from tierops.crm.assets import crm_config
     from tierops.reporting.config import load_reporting_config
     from tierops.segments.assets import plan_segments
     from tierops.strategies.assets import plan_strategy
 
     _say(f"tier policy {in_force.policy.version}: {', '.join(in_force.tier_codes)}")
-    _say(f"  its strategy, CRM, segment and reporting files: {in_force.config_dir}")
+    _say(f"  its strategy, CRM, segment, reporting and check files: {in_force.config_dir}")
     segments, _ = plan_segments(settings, in_force)
     _say(f"  segments: {', '.join(s.code for s in segments.segments) or '(none)'}")
     strategy, planned = plan_strategy(settings, in_force)
@@ -203,6 +199,9 @@ def _validate_tier_files(settings, in_force) -> None:
     crm = crm_config(settings, in_force)
     _say(f"  crm {crm.version}: {len(crm.levels)} levels, grace {crm.grace_days} days")
     load_reporting_config(in_force.config_dir, in_force.policy)
+    checks = load_checks_config(in_force.config_dir)
+    checked_features(checks, set(in_force.compiled.column_types), in_force.config_dir)
+    check_tier_bounds(checks, in_force.tier_codes, in_force.config_dir / "checks.yaml")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

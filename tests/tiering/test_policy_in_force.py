@@ -19,47 +19,70 @@ EXPECTED_TIERS = "expected one of the policy's tiers: core, loyal, at_risk, lost
     ("file", "old", "new", "key", "message"),
     [
         (
-            "strategy.yaml",
+            "checks.yaml",
+            "    high_value: {max_share: 0.20}",
+            "    high_valu: {max_share: 0.20}",
+            "config/checks.yaml: tier_skew.bounds.high_valu",
+            "unknown tier 'high_valu'; expected one of the policy's tiers: new, dormant, "
+            "churn_risk, high_value, growth",
+        ),
+        (
+            f"{ORDERS_ONLY}checks.yaml",
+            "    core: {max_share: 0.30}",
+            "    cor: {max_share: 0.30}",
+            f"{ORDERS_ONLY}checks.yaml: tier_skew.bounds.cor",
+            f"unknown tier 'cor'; {EXPECTED_TIERS}",
+        ),
+        (
+            f"{ORDERS_ONLY}strategy.yaml",
             "  core:\n",
             "  cor:\n",
             f"{ORDERS_ONLY}strategy.yaml: tiers.cor",
             f"unknown tier 'cor'; {EXPECTED_TIERS}",
         ),
         (
-            "strategy.yaml",
+            f"{ORDERS_ONLY}strategy.yaml",
             '"days_since_last_order >= 60"',
             '"days_since_last_visit >= 60"',
             f"{ORDERS_ONLY}strategy.yaml: tiers.at_risk.actions[0].trigger",
             "uses days_since_last_visit, which no configured feed supplies",
         ),
         (
-            "crm.yaml",
+            f"{ORDERS_ONLY}crm.yaml",
             "  regular: regular\n",
             "",
             f"{ORDERS_ONLY}crm.yaml: tier_levels",
             "no level for tier(s) regular; map every tier",
         ),
         (
-            "segments.yaml",
+            f"{ORDERS_ONLY}segments.yaml",
             "tiers: [at_risk, lost]",
             "tiers: [at_risk, churn_risk]",
             f"{ORDERS_ONLY}segments.yaml: segments[1].tiers",
             f"unknown tier 'churn_risk'; {EXPECTED_TIERS}",
         ),
         (
-            "reporting.yaml",
+            f"{ORDERS_ONLY}reporting.yaml",
             "reactivation_tiers: [at_risk, lost]",
             "reactivation_tiers: [at_risk, dormant]",
             f"{ORDERS_ONLY}reporting.yaml: reactivation_tiers[1]",
             "'dormant' is not a tier of policy orders-only-v1",
         ),
     ],
-    ids=["strategy-tier", "strategy-feature", "crm-unmapped", "segment-tier", "reporting-tier"],
+    ids=[
+        "full-mode-checks-tier",
+        "checks-tier",
+        "strategy-tier",
+        "strategy-feature",
+        "crm-unmapped",
+        "segment-tier",
+        "reporting-tier",
+    ],
 )
-def test_validate_checks_the_reduced_mode_files_before_a_feed_goes_missing(
+def test_tier_files_are_checked_against_their_policy(
     pipeline_home, tmp_path, file, old, new, key, message
 ):
-    path = pipeline_home.config_dir / ORDERS_ONLY / file
+    path = pipeline_home.config_dir / file
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")

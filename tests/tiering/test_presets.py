@@ -344,11 +344,24 @@ def test_reduced_mode_strategy_crm_segments_and_kpis_follow_the_orders_only_poli
     assert set(segments.get("single_order_buyers", [])) <= {"regular", "loyal"}
     assert set(segments.get("big_ticket_lapsing", [])) <= {"at_risk", "lost"}
     # KPIs and the report name the orders-only tiers
+    tiers = _materialization(result, "tier_assignments")
     kpis = _materialization(result, "tier_kpis")
     assert kpis["reactivation_tiers"] == ["at_risk", "lost"]
-    assert set(kpis["tier_share"]) == set(
-        _materialization(result, "tier_assignments")["tier_counts"]
+    assert set(kpis["tier_share"]) == set(tiers["tier_counts"])
+    # drift checks read config/presets/orders_only/checks.yaml: skew bounds of orders-only tiers
+    skew = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "tier_drift" and e.check_name == "tier_skew"
     )
+    bounds = skew.metadata["details"].value["bounds_pct"]
+    assert bounds == {"core": [None, pytest.approx(30.0)], "lost": [None, pytest.approx(50.0)]}
+    core_share = tiers["tier_counts"]["core"] / sum(tiers["tier_counts"].values())
+    assert skew.passed == (
+        core_share <= 0.30
+        and tiers["tier_counts"]["lost"] <= 0.5 * sum(tiers["tier_counts"].values())
+    )
+    assert _materialization(result, "tier_drift")["mode"] == "reduced"
     report = (home.outputs / SMALL_END.isoformat() / "report.html").read_text(encoding="utf-8")
     assert "orders-only-v1" in report and "核心客户" in report
     assert _materialization(result, "run_report")["mode"] == "reduced"

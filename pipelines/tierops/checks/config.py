@@ -50,10 +50,8 @@ class TierBounds(StrictModel):
 
 class SkewCheck(StrictModel):
     bounds: dict[str, TierBounds] = Field(
-        default_factory=lambda: {
-            "high_value": TierBounds(max_share=0.20),
-            "churn_risk": TierBounds(max_share=0.40),
-        }
+        default_factory=dict,
+        description="tier code → share bounds; tiers of the policy in force (none by default)",
     )
     severity: Severity = "warn"
 
@@ -87,6 +85,17 @@ class ChecksConfig(StrictModel):
 def load_checks_config(config_dir: Path) -> ChecksConfig:
     path = config_dir / "checks.yaml"
     return load_model(ChecksConfig, path) if path.exists() else ChecksConfig()
+
+
+def check_tier_bounds(config: ChecksConfig, tier_codes: list[str], file: Path | str) -> None:
+    """tier_skew bounds may only name tiers of the policy in force (a typo would never fire)."""
+    for tier in config.tier_skew.bounds:
+        if tier not in tier_codes:
+            raise ConfigError(
+                file,
+                f"tier_skew.bounds.{tier}",
+                f"unknown tier {tier!r}; expected one of the policy's tiers: {', '.join(tier_codes)}",
+            )
 
 
 def checked_features(config: ChecksConfig, columns: set[str], config_dir: Path) -> list[str]:

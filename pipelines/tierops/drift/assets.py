@@ -17,11 +17,11 @@ from dagster import (
     asset,
 )
 
-from tierops.checks.config import checked_features, load_checks_config
+from tierops.checks.config import check_tier_bounds, checked_features, load_checks_config
 from tierops.drift.checks import CHECKS, CheckOutcome, evaluate, store
 from tierops.partitions import run_window
 from tierops.settings import Settings
-from tierops.tiering.assets import TIER_ASSIGNMENTS, compile_policy
+from tierops.tiering.assets import TIER_ASSIGNMENTS, compile_policy, policy_in_force
 from tierops.tiering.thresholds import active_version, load_set
 from tierops.warehouse import WAREHOUSE_POOL, Warehouse
 
@@ -69,8 +69,10 @@ def build_drift_asset(settings: Settings, partitions: PartitionsDefinition) -> A
     )
     def tier_drift(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
         compiled = compile_policy(settings)
-        cfg = load_checks_config(settings.config_dir)
-        checked_features(cfg, set(compiled.column_types), settings.config_dir)
+        in_force = policy_in_force(settings, compiled)
+        cfg = load_checks_config(in_force.config_dir)
+        checked_features(cfg, set(compiled.column_types), in_force.config_dir)
+        check_tier_bounds(cfg, in_force.tier_codes, in_force.config_dir / "checks.yaml")
         start, end = run_window(context)
         last = end - timedelta(days=1)
         with warehouse.connect() as conn:
@@ -90,6 +92,7 @@ def build_drift_asset(settings: Settings, partitions: PartitionsDefinition) -> A
         return MaterializeResult(
             metadata={
                 "as_of_date": last.isoformat(),
+                **in_force.metadata(settings),
                 "threshold_version": version,
                 "days_checked": len({o.day for o in outcomes}),
                 "failed_checks_in_run": MetadataValue.json(dict(fails)),

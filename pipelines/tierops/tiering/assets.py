@@ -45,7 +45,7 @@ REDUCED_PRESET = Path("presets") / "orders_only.yaml"
 # Files that name tiers. They belong to a policy: config/ holds those of config/tier_policy.yaml,
 # config/presets/<name>/ those of config/presets/<name>.yaml (read in reduced mode, or copied over
 # config/ with the preset's policy to switch industry).
-TIER_FILES = ("strategy.yaml", "crm.yaml", "segments.yaml", "reporting.yaml")
+TIER_FILES = ("strategy.yaml", "crm.yaml", "segments.yaml", "reporting.yaml", "checks.yaml")
 
 
 def compile_policy(
@@ -91,10 +91,10 @@ def _compile_reduced(
 class PolicyInForce:
     """The policy tiers are actually assigned with, and the folder of the files that go with it.
 
-    Full mode: config/tier_policy.yaml with config/strategy.yaml, crm.yaml, segments.yaml and
-    reporting.yaml. Reduced mode: config/presets/orders_only.yaml with the same files from
-    config/presets/orders_only/, so strategies, CRM levels, segments and KPIs name the tiers
-    that were actually assigned. Tier codes in those files are checked against this policy.
+    Full mode: config/tier_policy.yaml with config/strategy.yaml, crm.yaml, segments.yaml,
+    reporting.yaml and checks.yaml. Reduced mode: config/presets/orders_only.yaml with the same
+    files from config/presets/orders_only/, so strategies, CRM levels, segments, KPIs and tier
+    checks name the tiers that were actually assigned. Tier codes in those files are checked against this policy.
     """
 
     compiled: CompiledPolicy
@@ -234,7 +234,8 @@ def build_tiering_asset(settings: Settings, partitions: PartitionsDefinition) ->
             )
         elif compiled.unavailable:
             context.log.info(f"features without a feed: {', '.join(compiled.unavailable)}")
-        check_cfg = load_checks_config(settings.config_dir).tier_share_change
+        check_cfg = load_checks_config(policy_in_force(settings, compiled).config_dir)
+        check_cfg = check_cfg.tier_share_change
         start, end = run_window(context)
         last = end - timedelta(days=1)
         with warehouse.connect() as conn:
