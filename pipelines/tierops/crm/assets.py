@@ -39,8 +39,9 @@ def build_crm_asset(settings: Settings, partitions: PartitionsDefinition) -> Ass
         pool=WAREHOUSE_POOL,
         kinds={"duckdb", "sql"},
         description=(
-            "Membership level per customer and day from config/crm.yaml: best level earned in "
-            "the last grace_days days (upgrades at once, downgrades after the grace period)."
+            "Membership level per customer and day from the crm.yaml of the tier policy in "
+            "force: best level earned in the last grace_days days (upgrades at once, "
+            "downgrades after the grace period)."
         ),
     )
     def crm_membership(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:

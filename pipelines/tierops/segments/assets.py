@@ -52,8 +52,8 @@ def build_segments_asset(settings: Settings, partitions: PartitionsDefinition) -
         pool=WAREHOUSE_POOL,
         kinds={"duckdb", "sql"},
         description=(
-            "Members of every dated segment of config/segments.yaml per day, with the primary "
-            "segment by precedence (table segment_memberships)."
+            "Members of every dated segment of the segments.yaml of the tier policy in force, "
+            "per day, with the primary segment by precedence (table segment_memberships)."
         ),
     )
     def segment_memberships(

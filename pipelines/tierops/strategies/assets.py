@@ -81,8 +81,8 @@ def build_contact_ledger_asset(
         pool=WAREHOUSE_POOL,
         kinds={"duckdb", "sql"},
         description=(
-            "Actions issued per customer and day from config/strategy.yaml (treatment and holdout "
-            "groups) in table contact_ledger, with the per-action funnel in action_funnel."
+            "Actions issued per customer and day from the strategy.yaml of the tier policy in force "
+            "(treatment and holdout groups) in table contact_ledger, with the per-action funnel in action_funnel."
         ),
     )
     def contact_ledger(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
