@@ -11,8 +11,12 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tierops.settings import PROJECT_ROOT, get_settings
+from tierops.settings import PROJECT_ROOT, Settings, get_settings
+
+if TYPE_CHECKING:
+    from tierops.tiering.assets import PolicyInForce
 
 DEMO_START = date(2024, 9, 1)
 DEMO_END = date(2025, 11, 30)
@@ -169,11 +173,11 @@ def cmd_validate(_args: argparse.Namespace) -> int:
             f"reduced mode: the feeds cannot supply {', '.join(in_force.compiled.unavailable)}; "
             f"policy {in_force.compiled.replaced} is replaced by {in_force.policy.version}"
         )
-    _validate_tier_files(settings, in_force)
+    validate_tier_files(settings, in_force)
     fallback = reduced_fallback(settings)
     if fallback is not None:
         _say("if a feed goes missing (reduced mode):")
-        _validate_tier_files(settings, fallback)
+        validate_tier_files(settings, fallback)
     load_destinations(settings.config_dir)
     load_identity_config(settings.config_dir)
     load_promotions(settings.config_dir)
@@ -181,9 +185,9 @@ def cmd_validate(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _validate_tier_files(settings, in_force) -> None:
-    """The policy in force and the files naming its tiers (strategy, CRM, segments, reporting,
-    checks)."""
+def validate_tier_files(settings: Settings, in_force: PolicyInForce) -> None:
+    """Check a policy and the files naming its tiers (strategy, CRM, segments, reporting,
+    checks) in `in_force.config_dir`; prints a summary, raises ConfigError."""
     from tierops.checks.config import check_tier_bounds, checked_features, load_checks_config
     from tierops.crm.assets import crm_config
     from tierops.reporting.config import load_reporting_config

@@ -7,8 +7,12 @@ runs in reduced mode and on the SaaS preset are in test_presets.py.
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
 
+import pytest
+import yaml
+
+from tests.conftest import REPO
 from tests.test_cli import _cli
 
 ORDERS_ONLY = "presets/orders_only/"
@@ -106,3 +110,37 @@ def test_validate_in_reduced_mode_reads_the_orders_only_files(pipeline_home, tmp
     assert "crm crm-orders-only-v1" in out
     assert "retail-strategy-v1" not in out
     assert "if a feed goes missing" not in out
+
+
+PRESETS = ["retail", "saas", "content", "services", "orders_only"]
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_folder_is_valid_for_its_policy(preset, capsys):
+    """config/presets/<name>/ holds every tier file, each valid against config/presets/<name>.yaml
+    (what `tierops validate` checks after copying the preset over config/)."""
+    from tierops.cli import validate_tier_files
+    from tierops.settings import Settings
+    from tierops.tiering.assets import TIER_FILES, compile_policy, policy_in_force
+
+    config = REPO / "config"
+    folder = config / "presets" / preset
+    assert sorted(p.name for p in folder.glob("*.yaml")) == sorted(TIER_FILES)
+    settings = Settings(config_dir=config, home=REPO / "data", landing_dir=REPO / "landing")
+    every_feed = {"orders", "events", "members", "subscriptions"}
+    compiled = compile_policy(settings, config / "presets" / f"{preset}.yaml", every_feed)
+    in_force = replace(policy_in_force(settings, compiled), config_dir=folder)
+    validate_tier_files(settings, in_force)
+    out = capsys.readouterr().err
+    assert f"tier policy {compiled.policy.version}: {', '.join(in_force.tier_codes)}" in out
+    strategy = yaml.safe_load((folder / "strategy.yaml").read_text(encoding="utf-8"))
+    assert f"strategy {strategy['version']}: " in out
+
+
+def test_shipped_config_is_the_retail_preset():
+    config = REPO / "config"
+    assert (config / "tier_policy.yaml").read_bytes() == (
+        config / "presets" / "retail.yaml"
+    ).read_bytes()
+    for name in ("strategy.yaml", "crm.yaml", "segments.yaml", "reporting.yaml", "checks.yaml"):
+        assert (config / name).read_bytes() == (config / "presets" / "retail" / name).read_bytes()
