@@ -155,6 +155,18 @@ def test_file_in_wrong_encoding_fails_with_line_number(pipeline_home):
     assert "gbk" in message
 
 
+def test_broken_json_line_fails_naming_file_and_line(pipeline_home):
+    day_file = pipeline_home.landing / "miniprogram" / f"orders_{SMALL_START:%Y-%m-%d}.jsonl"
+    lines = day_file.read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= 2
+    lines[1] = lines[1][: len(lines[1]) // 2]  # a line cut short, as by an interrupted upload
+    day_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_range(SMALL_START, SMALL_START, AssetSelection.assets("miniprogram_orders"))
+    assert not result.success
+    message = "\n".join(failure_messages(result))
+    assert f"{day_file}: line 2 is not valid JSON" in message
+
+
 def test_rerunning_a_day_replaces_it(pipeline_home):
     selection = AssetSelection.assets("web_orders")
     assert run_range(SMALL_START, SMALL_START, selection).success

@@ -74,7 +74,7 @@ def _flush(
     pool: ThreadPoolExecutor,
 ) -> None:
     """Normalise and validate several days at once (per-call overhead dominates small files)."""
-    raw = combine(pending)
+    raw = combine(pending, mapping)
     canonical = normalize(raw, mapping, business_tz)
     outcome = validate(canonical, mapping)
     report.reasons.update(outcome.failures)

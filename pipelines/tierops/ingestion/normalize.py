@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import duckdb
 import pyarrow as pa
 
+from tierops.ingestion import jsonlines
 from tierops.ingestion.mapping import AMOUNT_UNITS, ColumnSpec, FeedMapping
-from tierops.ingestion.readers import RawBatch
+from tierops.ingestion.readers import RawBatch, scratch
 from tierops.ingestion.schema import IDENTIFIER_TYPES, CanonicalField
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "t", "1", "是"})
@@ -34,7 +34,7 @@ _SQL_TYPES = {
 }
 
 
-def combine(batches: list[RawBatch]) -> pa.Table:
+def combine(batches: list[RawBatch], mapping: FeedMapping) -> pa.Table:
     """Stack the raw tables of several files (one per day) so they are normalised in one pass.
 
     Adds `_source_file` and `_file_day`; text columns a file lacks are filled with ''.
@@ -44,7 +44,11 @@ def combine(batches: list[RawBatch]) -> pa.Table:
             "_source_file", pa.array([b.source] * b.rows, pa.string())
         ).append_column("_file_day", pa.array([b.day] * b.rows, pa.date32()))
         for b in batches
+        if not b.json_lines
     ]
+    json_batches = [b for b in batches if b.json_lines]
+    if json_batches:  # a feed has one format: the other batches here are empty days
+        tables.append(jsonlines.parse(json_batches, mapping))
     table = pa.concat_tables(tables, promote_options="default")
     columns = [
         col.fill_null("") if pa.types.is_string(col.type) and col.null_count else col
@@ -107,7 +111,7 @@ def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.
         FROM typed
     """
     # a projection without ORDER BY keeps the input order (DuckDB's preserve_insertion_order)
-    con = duckdb.connect()
+    con = scratch()
     try:
         con.register("raw", raw)
         return con.sql(query).arrow().read_all()

@@ -74,10 +74,6 @@ def _validation_definition(entity: str, folder: str):
     )
 
 
-# integers and booleans keep their nulls (and integer look) in the frame GX checks
-_NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
-
-
 @cache
 def suite_columns(entity: str, folder: str) -> tuple[str, ...] | None:
     """The columns the suite's expectations read; None if one looks at the whole table."""
@@ -99,7 +95,9 @@ def validate(
     columns = suite_columns(mapping.entity, str(folder))
     names = [c for c in table.column_names if c != "parse_errors"] if columns is None else columns
     # only the columns the suite reads: GX copies and scans what it is given
-    checked = table.select(list(names)).to_pandas(types_mapper=_NULLABLE.get)
+    # plain numpy dtypes (integers with nulls become float64): GX compares those vectorised,
+    # nullable extension dtypes one Python call per value
+    checked = table.select(list(names)).to_pandas()
     errors = table["parse_errors"]
     failed = pc.indices_nonzero(pc.is_valid(errors)).to_numpy()
     reasons = pd.Series(
@@ -124,7 +122,7 @@ def validate(
         rows = pd.Index(index)
         label = (config.meta or {}).get("reason") or config.type
         failures[label] = failures.get(label, 0) + len(rows)
-        text = _row_reasons(checked, reasons, rows, config.type, config.kwargs, label, mapping)
+        text = _row_reasons(table, reasons, rows, config.type, config.kwargs, label, mapping)
         keep = text != ""
         reasons = _append(reasons, rows[keep.to_numpy()], text[keep])
     return ValidationOutcome(
@@ -133,7 +131,7 @@ def validate(
 
 
 def _row_reasons(
-    frame: pd.DataFrame,
+    table: pa.Table,
     reasons: pd.Series,
     rows: pd.Index,
     kind: str,
@@ -143,9 +141,9 @@ def _row_reasons(
 ) -> pd.Series:
     columns = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
     sources = ", ".join(f"'{_source_of(mapping, c)}'" for c in columns)
-    values = frame.loc[rows, columns[0]].map(_show)
-    for col in columns[1:]:
-        values = values + " / " + frame.loc[rows, col].map(_show)
+    picked = pa.array(rows.to_numpy(dtype=np.int64))
+    shown = [[_show(v) for v in table[col].take(picked).to_pylist()] for col in columns]
+    values = pd.Series([" / ".join(parts) for parts in zip(*shown, strict=True)], index=rows)
     text = f"{label}: {'/'.join(columns)} = " + values + f" (source column {sources})"
     if kind == "expect_column_values_to_not_be_null":
         # a value that failed to parse already has a better reason than "empty"
@@ -160,7 +158,7 @@ def _row_reasons(
 
 
 def _show(value: Any) -> str:
-    return "(empty)" if pd.isna(value) else str(value)
+    return "(empty)" if value is None else str(value)
 
 
 def _source_of(mapping: FeedMapping, canonical: str) -> str:

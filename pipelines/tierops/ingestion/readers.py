@@ -7,12 +7,13 @@ row with its raw text instead of an exception deep inside a reader.
 from __future__ import annotations
 
 import csv
-import json
 import os
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -38,10 +39,23 @@ class RawBatch:
     table: pa.Table
     source: str
     day: date
+    path: str = ""  # the file, for messages
+    json_lines: bool = False  # `table` holds numbered JSON lines, parsed per batch (jsonlines)
 
     @property
     def rows(self) -> int:
         return self.table.num_rows
+
+
+@cache
+def _scratch_db() -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB per process for parsing and normalising (never the warehouse)."""
+    return duckdb.connect()
+
+
+def scratch() -> duckdb.DuckDBPyConnection:
+    """A connection of its own (thread-safe; temp tables and registrations are private)."""
+    return _scratch_db().cursor()
 
 
 def read_day(mapping: FeedMapping, landing_dir: Path, day: date) -> RawBatch:
@@ -61,17 +75,16 @@ def read_day(mapping: FeedMapping, landing_dir: Path, day: date) -> RawBatch:
     if src.format == "csv":
         table = _read_csv(path, src.encoding, src.delimiter)
     elif src.format == "jsonl":
-        table = _read_jsonl(path, src.encoding, src.explode)
-        if table.num_rows == 0:  # an empty JSONL file has no columns: an empty day
+        from tierops.ingestion.jsonlines import read_lines
+
+        lines = read_lines(path, src.encoding)
+        if lines.num_rows == 0:  # an empty JSONL file has no columns: an empty day
             return RawBatch(_empty(mapping), rel, day)
+        # columns are known once the lines are parsed (jsonlines.parse, per batch of days)
+        return RawBatch(lines, rel, day, path=str(path), json_lines=True)
     else:
         table = _read_parquet(path)
-    if table.num_rows == 0 and src.explode:
-        # an empty JSONL file has no columns at all; that is an empty day, not a schema change
-        for column in mapping.source_columns():
-            if column not in table.column_names:
-                table = table.append_column(column, pa.array([], pa.string()))
-    _require_columns(mapping, table, path)
+    require_columns(mapping, table.column_names, path)
     return RawBatch(table, rel, day)
 
 
@@ -85,8 +98,8 @@ def _numbered(table: pa.Table) -> pa.Table:
     )
 
 
-def _require_columns(mapping: FeedMapping, table: pa.Table, path: Path) -> None:
-    present = set(table.column_names)
+def require_columns(mapping: FeedMapping, columns: list[str], path: Path) -> None:
+    present = set(columns)
     missing = [c for c in mapping.source_columns() if c not in present]
     if missing:
         targets = {
@@ -94,7 +107,7 @@ def _require_columns(mapping: FeedMapping, table: pa.Table, path: Path) -> None:
             for name, spec in [*mapping.fields.items(), *mapping.identifiers.items()]
         }
         detail = ", ".join(f"'{c}' (for {targets.get(c, '?')})" for c in missing)
-        found = ", ".join(repr(c) for c in table.column_names if c != "source_row")
+        found = ", ".join(repr(c) for c in columns if c != "source_row")
         raise IngestionError(
             f"{path}: missing column {detail} declared in config/channels/{mapping.feed}.yaml; "
             f"the file has columns: {found}"
@@ -154,48 +167,6 @@ def _explain_csv_error(path: Path, encoding: str, delimiter: str, exc: Exception
     return f"{path}: cannot read CSV: {exc}"
 
 
-def _read_jsonl(path: Path, encoding: str, explode: str | None) -> pa.Table:
-    rows: list[dict] = []
-    with open(path, encoding=encoding) as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise IngestionError(
-                    f"{path}: line {line_no} is not valid JSON: {exc.msg}"
-                ) from exc
-            if not isinstance(record, dict):
-                raise IngestionError(f"{path}: line {line_no} is not a JSON object")
-            head = {k: _text(v) for k, v in record.items() if k != explode}
-            head["source_row"] = line_no
-            items = record.get(explode) if explode else None
-            if explode and isinstance(items, list) and items:
-                for pos, item in enumerate(items, start=1):
-                    row = dict(head)
-                    row["_item_no"] = str(pos)
-                    if isinstance(item, dict):
-                        row.update({f"{explode}.{k}": _text(v) for k, v in item.items()})
-                    rows.append(row)
-            else:
-                rows.append(head)
-    names = sorted({k for row in rows for k in row if k != "source_row"})
-    columns = {n: pa.array([row.get(n, "") for row in rows], pa.string()) for n in names}
-    columns["source_row"] = pa.array([row["source_row"] for row in rows], pa.int64())
-    return pa.table(columns)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
-
-
 def _read_parquet(path: Path) -> pa.Table:
     try:
         table = pq.read_table(path)
@@ -238,5 +209,5 @@ def _read_sql(mapping: FeedMapping, day: date) -> pa.Table:
         engine.dispose()
     text = frame.astype(object).where(frame.notna(), "").astype("str")
     table = _numbered(pa.Table.from_pandas(text, preserve_index=False))
-    _require_columns(mapping, table, Path(f"sql:{mapping.feed}"))
+    require_columns(mapping, table.column_names, Path(f"sql:{mapping.feed}"))
     return table
