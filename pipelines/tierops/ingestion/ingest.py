@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,6 +22,8 @@ from tierops.ingestion.readers import RawBatch, read_day
 # Rows normalised and validated per pass: per-call overhead, not rows, dominates small daily files.
 BATCH_ROWS = 1_000_000
 READ_THREADS = 4
+WRITE_THREADS = 2
+READ_AHEAD_DAYS = 32  # files read but not yet processed (bounds memory on long backfills)
 
 
 @dataclass
@@ -47,21 +49,46 @@ def ingest_days(
     business_tz: ZoneInfo,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> FeedReport:
+    """Days are read ahead in parallel, processed in batches of about BATCH_ROWS rows, and
+    written while the next batch is processed (one batch's files in flight at most)."""
     report = FeedReport(feed=mapping.feed)
     pending: list[RawBatch] = []
     pending_rows = 0
-    # files are read in parallel (Arrow parsing releases the GIL), in day order
-    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        for batch in pool.map(lambda d: read_day(mapping, landing_dir, d), days):
+    in_flight: list[Future] = []
+    todo = iter(days)
+    reads: deque[Future] = deque()
+    with (
+        ThreadPoolExecutor(max_workers=READ_THREADS) as readers,
+        ThreadPoolExecutor(max_workers=WRITE_THREADS) as writers,
+    ):
+
+        def read_ahead() -> None:
+            while len(reads) < READ_AHEAD_DAYS and (day := next(todo, None)) is not None:
+                reads.append(readers.submit(read_day, mapping, landing_dir, day))
+
+        read_ahead()
+        while reads:
+            batch = reads.popleft().result()
+            read_ahead()
             pending.append(batch)
             pending_rows += batch.rows
             report.days += 1
             if pending_rows >= BATCH_ROWS:
-                _flush(pending, mapping, lake_dir, business_tz, report, log, pool)
+                in_flight = _flush(
+                    pending, mapping, lake_dir, business_tz, report, log, writers, in_flight
+                )
                 pending, pending_rows = [], 0
         if pending:
-            _flush(pending, mapping, lake_dir, business_tz, report, log, pool)
+            in_flight = _flush(
+                pending, mapping, lake_dir, business_tz, report, log, writers, in_flight
+            )
+        _wait(in_flight)
     return report
+
+
+def _wait(futures: list[Future]) -> None:
+    for future in futures:
+        future.result()
 
 
 def _flush(
@@ -71,20 +98,23 @@ def _flush(
     business_tz: ZoneInfo,
     report: FeedReport,
     log: Callable[[str], None],
-    pool: ThreadPoolExecutor,
-) -> None:
-    """Normalise and validate several days at once (per-call overhead dominates small files)."""
+    writers: ThreadPoolExecutor,
+    previous: list[Future],
+) -> list[Future]:
+    """Normalise and validate several days at once; returns the writes it started."""
     raw = combine(pending, mapping)
     canonical = normalize(raw, mapping, business_tz)
     outcome = validate(canonical, mapping)
     report.reasons.update(outcome.failures)
     bad = outcome.bad_mask
     good_by_day = lake.split_by_day(canonical.filter(pa.array(~bad)), mapping.entity_def)
-    quarantined = lake.quarantine_rows(canonical, raw, outcome.reasons)
-    bad_by_day = _by_day(quarantined)
+    bad_by_day = _by_day(lake.quarantine_rows(canonical, raw, outcome.reasons))
+    _wait(previous)  # one batch of files in flight at most (memory)
     entity = mapping.entity_def
     writes = [
-        pool.submit(lake.write_day, lake_dir, entity, mapping.feed, b.day, good_by_day.get(b.day))
+        writers.submit(
+            lake.write_day, lake_dir, entity, mapping.feed, b.day, good_by_day.get(b.day)
+        )
         for b in pending
     ]
     for batch in pending:
@@ -92,13 +122,11 @@ def _flush(
         bad_rows = bad_by_day.get(batch.day)
         if bad_rows is not None:
             writes.append(
-                pool.submit(lake.write_quarantine, lake_dir, mapping.feed, batch.day, bad_rows)
+                writers.submit(lake.write_quarantine, lake_dir, mapping.feed, batch.day, bad_rows)
             )
             report.quarantined_by_day[batch.day.isoformat()] = bad_rows.num_rows
         elif qpath.exists():
             qpath.unlink()  # a corrected re-delivery must not keep yesterday's complaints
-    for write in writes:
-        write.result()
     n_bad = int(bad.sum())
     report.rows_read += canonical.num_rows
     report.rows_kept += canonical.num_rows - n_bad
@@ -107,6 +135,7 @@ def _flush(
         f"{mapping.feed}: {pending[0].day}..{pending[-1].day} read {canonical.num_rows:,} rows, "
         f"quarantined {n_bad:,}"
     )
+    return writes
 
 
 def _by_day(rows: pa.Table) -> dict[date, pa.Table]:

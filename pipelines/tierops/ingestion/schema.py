@@ -44,6 +44,7 @@ class CanonicalField:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     description: str = ""
+    few_values: bool = False  # a short list of codes (stored dictionary-encoded)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,12 @@ class Entity:
             if f.name == name:
                 return f
         raise KeyError(name)
+
+    def dictionary_columns(self) -> list[str]:
+        """Columns with few distinct values: dictionary encoding pays only for those (ids and
+        amounts are nearly unique, and trying a dictionary on them costs write time)."""
+        coded = [f.name for f in self.fields if f.type == "enum" or f.few_values]
+        return [*coded, "channel", "source_file"]
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -103,9 +110,9 @@ ENTITIES: dict[str, Entity] = {
                 description="Order total as the source reports it; validated, amounts come from lines",
             ),
             CanonicalField("quantity", "int", minimum=1),
-            CanonicalField("sku", "string"),
-            CanonicalField("category", "string"),
-            CanonicalField("store_id", "string"),
+            CanonicalField("sku", "string", few_values=True),
+            CanonicalField("category", "string", few_values=True),
+            CanonicalField("store_id", "string", few_values=True),
         ),
     ),
     "events": Entity(
@@ -116,8 +123,8 @@ ENTITIES: dict[str, Entity] = {
             CanonicalField("event_id", "string", required=True),
             CanonicalField("event_ts", "timestamp", required=True),
             CanonicalField("event_type", "enum", required=True, choices=EVENT_TYPES),
-            CanonicalField("platform", "string"),
-            CanonicalField("category", "string"),
+            CanonicalField("platform", "string", few_values=True),
+            CanonicalField("category", "string", few_values=True),
             CanonicalField("quantity", "int", minimum=0),
         ),
     ),
@@ -129,7 +136,7 @@ ENTITIES: dict[str, Entity] = {
             CanonicalField("member_id", "string", required=True),
             CanonicalField("updated_at", "timestamp", required=True),
             CanonicalField("registered_at", "timestamp"),
-            CanonicalField("level", "string"),
+            CanonicalField("level", "string", few_values=True),
             CanonicalField("birthday", "date"),
             CanonicalField("optin_sms", "bool"),
             CanonicalField("optin_email", "bool"),
@@ -145,7 +152,7 @@ ENTITIES: dict[str, Entity] = {
             CanonicalField("subscription_id", "string", required=True),
             CanonicalField("updated_at", "timestamp", required=True),
             CanonicalField("status", "enum", required=True, choices=SUBSCRIPTION_STATUSES),
-            CanonicalField("plan", "string"),
+            CanonicalField("plan", "string", few_values=True),
             CanonicalField("seats", "int", minimum=0),
             CanonicalField(
                 "contract_value", "decimal", minimum=0, description="Value of the current term"
