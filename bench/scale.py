@@ -45,8 +45,6 @@ from tierops.transform.project import dbt_executable  # noqa: E402
 DEFAULT_END = date(2025, 11, 30)
 FEATURE_MODELS = [
     "int_activity__events_daily",
-    "int_activity__daily",
-    "int_activity__mix_daily",
     "int_customer__activity_daily",
     "int_customer__registry",
     "int_customer_features__rolling",
@@ -60,6 +58,7 @@ IDENTITY_MODELS = [
     "int_identity__signatures",
     "int_identity__edges",
     "int_identity__components",
+    "int_identity__signature_customers",
     "identity_map",
     "identity_merges",
     "identity_customer_aliases",

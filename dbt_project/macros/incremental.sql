@@ -18,12 +18,20 @@
 
 {#- Delivery days (ISO strings, sorted) an incremental model built from `source_relation` has to
     (re)load in this run; the relation `this` must have a file_date column. Only meaningful
-    when is_incremental() and execute. -#}
+    when is_incremental() and execute. The lake is only asked about days outside the range the
+    model already holds (and the window), so its files are pruned by their file_date folder; a
+    day missing inside that range (files added for a past day without a run covering it) is
+    loaded by a run whose window covers it, or by --full-refresh. -#}
 {% macro delivery_days_to_load(source_relation, source_filter='1 = 1') -%}
   {%- set have = _distinct_days("select distinct cast(file_date as " ~ dbt.type_string() ~ ") from " ~ this) -%}
+  {%- set have = have | reject('in', ['None', '']) | list -%}
+  {%- set outside -%}
+    file_date >= {{ window_start() }}
+    {%- if have %} or file_date > cast('{{ have | max }}' as date) or file_date < cast('{{ have | min }}' as date){% endif %}
+  {%- endset -%}
   {%- set lake = _distinct_days(
         "select distinct cast(file_date as " ~ dbt.type_string() ~ ") from " ~ source_relation
-        ~ " where file_date < " ~ window_end() ~ " and " ~ source_filter) -%}
+        ~ " where file_date < " ~ window_end() ~ " and (" ~ outside ~ ") and " ~ source_filter) -%}
   {%- set days = [] -%}
   {%- for day in lake -%}
     {%- if day not in have or day >= window_start_literal() %}{% do days.append(day) %}{% endif -%}
@@ -61,18 +69,11 @@
   {{- return({'mode': 'from', 'from': days[0]}) -}}
 {%- endmacro %}
 
-{#- Pre-hook of a latest-wins model: a full rebuild inside an existing table empties it first
-    (delete+insert only replaces the keys it inserts). -#}
-{% macro latest_wins_reset(source_relation) -%}
-  {%- if execute and is_incremental() and latest_wins_plan(source_relation)['mode'] == 'full' -%}
-    delete from {{ this }}
-  {%- endif -%}
-{%- endmacro %}
-
-{#- Pre-hook of a per-day model: drop the partitions this run loads again. -#}
-{% macro delivery_days_reset(source_relation, source_filter='1 = 1') -%}
+{#- Pre-hook of a latest-wins model: a rewind (the table holds deliveries on or after the window
+    end) rebuilds it, so it is emptied first (delete+insert only replaces the keys it inserts). -#}
+{% macro latest_wins_reset() -%}
   {%- if execute and is_incremental() -%}
-    delete from {{ this }} where {{ file_date_in(delivery_days_to_load(source_relation, source_filter)) }}
+    delete from {{ this }} where (select max(file_date) from {{ this }}) >= {{ window_end() }}
   {%- endif -%}
 {%- endmacro %}
 

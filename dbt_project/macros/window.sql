@@ -40,3 +40,20 @@
 {% macro running(partition, order) -%}
   over (partition by {{ partition }} order by {{ order }} rows between unbounded preceding and current row)
 {%- endmacro %}
+
+{#- A data test's `where` may say __window_start__ / __window_end__: replaced at run time (not
+    at parse time, which would bake one night's window into the manifest), so tests on the raw
+    staging views check the rows of the run window instead of all history every night. Overrides
+    dbt's default__get_where_subquery (root project macros take precedence). -#}
+{% macro default__get_where_subquery(relation) -%}
+  {%- set where = config.get('where', '') -%}
+  {%- if where -%}
+    {%- set where = where | replace('__window_start__', window_start()) | replace('__window_end__', window_end()) -%}
+    {%- set filtered -%}
+      (select * from {{ relation }} where {{ where }}) dbt_subquery
+    {%- endset -%}
+    {%- do return(filtered) -%}
+  {%- else -%}
+    {%- do return(relation) -%}
+  {%- endif -%}
+{%- endmacro %}

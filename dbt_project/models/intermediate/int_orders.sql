@@ -11,7 +11,7 @@
     incremental_strategy='delete+insert',
     unique_key='order_key',
     on_schema_change='append_new_columns',
-    pre_hook="{{ latest_wins_reset(ref('stg_lake__order_lines')) }}",
+    pre_hook="{{ latest_wins_reset() }}",
 ) }}
 with lines as (
     select * from {{ ref('stg_lake__order_lines') }}

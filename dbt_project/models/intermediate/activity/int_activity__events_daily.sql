@@ -7,16 +7,7 @@
     the table: every reader filters on file_date < window end. A year of events (tens of
     millions of rows) becomes about a fifth as many rows, and nobody re-reads the raw files. -#}
 {%- set ids = identifier_types() %}
-{%- set new_days = [] %}
-{%- if execute and is_incremental() %}
-  {%- set have = run_query("select distinct cast(file_date as varchar) from " ~ this).columns[0].values() %}
-  {%- set lake = run_query(
-        "select distinct cast(file_date as varchar) from " ~ ref('stg_lake__events')
-        ~ " where file_date < " ~ window_end()).columns[0].values() %}
-  {%- for day in lake %}
-    {%- if day not in have or day >= window_start_literal() %}{% do new_days.append(day) %}{% endif %}
-  {%- endfor %}
-{%- endif %}
+{%- set new_days = delivery_days_to_load(ref('stg_lake__events')) if execute and is_incremental() else [] %}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -40,10 +31,7 @@ with events as (
     from {{ ref('stg_lake__events') }}
     where file_date < {{ window_end() }}
     {%- if is_incremental() %}
-        and file_date in (
-            {%- for day in new_days %}cast('{{ day }}' as date){% if not loop.last %}, {% endif %}{% endfor -%}
-            {%- if not new_days %}cast(null as date){% endif -%}
-        )
+        and {{ file_date_in(new_days) }}
     {%- endif %}
     group by {{ ids | join(', ') }}, file_date, event_date
 )

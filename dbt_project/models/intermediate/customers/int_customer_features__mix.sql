@@ -1,28 +1,57 @@
 {#- Category preference and channel mix over the last 365 days, per customer, at every day
     they can change: a day when some purchase enters or leaves the 365-day window.
-    customer_features carries them forward to the days in between. -#}
+    customer_features carries them forward to the days in between. Reads only the purchases of
+    the 365 days before the window and the window itself. -#}
+{#- lines are joined on their order's delivery day: none before the earliest one of these purchases -#}
+{%- set lines_from = none %}
+{%- if execute %}
+  {%- set lines_from = run_query(
+        "select cast(min(file_date) as " ~ dbt.type_string() ~ ") from " ~ ref('int_orders')
+        ~ " where is_purchase = 1 and order_date < " ~ window_end()
+        ~ " and order_date >= " ~ add_days(-365, window_start())).columns[0].values()[0] %}
+{%- endif %}
 with registry as (
     select customer_id, customer_from from {{ ref('int_customer__registry') }}
 ),
 
-identity as (
-    select node, customer_id from {{ ref('identity_map') }} where valid_to is null
+purchases as (
+    select o.order_key, o.file_date, o.order_date, o.channel, o.net_amount, customers.customer_id
+    from {{ ref('int_orders') }} as o
+    join {{ ref('int_identity__signature_customers') }} as customers
+        on customers.signature = {{ identity_signature('o.') }}
+    join registry on registry.customer_id = customers.customer_id
+    where o.is_purchase = 1
+        and o.order_date < {{ window_end() }}
+        and o.order_date >= {{ add_days(-365, window_start()) }}
 ),
 
 mix as (
     select
-        identity.customer_id,
-        m.activity_date,
-        m.dimension,
-        m.value,
-        sum(m.purchases) as purchases,
-        sum(m.net_amount) as net_amount
-    from {{ ref('int_activity__mix_daily') }} as m
-    join identity on identity.node = m.anchor_node
-    join registry on registry.customer_id = identity.customer_id
-    where m.activity_date < {{ window_end() }}
-        and m.activity_date >= {{ add_days(-365, window_start()) }}
-    group by identity.customer_id, m.activity_date, m.dimension, m.value
+        customer_id,
+        order_date as activity_date,
+        'channel' as dimension,
+        channel as value,
+        count(*) as purchases,
+        sum(net_amount) as net_amount
+    from purchases
+    group by customer_id, order_date, channel
+    union all
+    select
+        p.customer_id,
+        p.order_date as activity_date,
+        'category' as dimension,
+        l.category as value,
+        count(distinct p.order_key) as purchases,
+        sum(l.line_amount - l.refund_amount) as net_amount
+    from purchases as p
+    join {{ ref('stg_lake__order_lines') }} as l
+        on l.order_key = p.order_key
+        and l.file_date = p.file_date
+        and l.status <> 'cancelled'
+    {%- if lines_from %}
+    where l.file_date >= cast('{{ lines_from }}' as date)
+    {%- endif %}
+    group by p.customer_id, p.order_date, l.category
 ),
 
 deltas as (

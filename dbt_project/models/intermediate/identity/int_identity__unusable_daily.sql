@@ -8,9 +8,9 @@
 {%- set days = delivery_days_to_load(lake_deliveries(tables)) if execute and is_incremental() else [] %}
 {{ config(
     materialized='incremental',
-    incremental_strategy='append',
+    incremental_strategy='delete+insert',
+    unique_key='file_date',
     on_schema_change='append_new_columns',
-    pre_hook="{{ delivery_days_reset(lake_deliveries(['order_lines', 'events', 'members'])) }}",
 ) }}
 {%- set in_run -%}
     feed <> '_none'
@@ -19,48 +19,44 @@
         and {{ file_date_in(days) }}
         {%- endif %}
 {%- endset %}
-with unusable_rows as (
+-- one scan per lake table: per feed and day, how many values of each type are unusable
+with per_table as (
     {%- for table in tables %}
     select
         feed,
         file_date,
         {%- for t in ids %}
-        case when {{ normalize_identifier(t, 'id_' ~ t) }} is null then trim(id_{{ t }}) end as {{ t }}{% if not loop.last %},{% endif %}
+        {%- set unusable = 'id_' ~ t ~ ' is not null and ' ~ normalize_identifier(t, 'id_' ~ t) ~ ' is null' %}
+        count(case when {{ unusable }} then 1 end) as {{ t }}_records,
+        min(case when {{ unusable }} then {{ dbt.concat(["'\"'", "trim(id_" ~ t ~ ")", "'\"'"]) }} end) as {{ t }}_example{% if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ source('lake', table) }}
     where {{ in_run }}
-        and ({% for t in ids %}(id_{{ t }} is not null and {{ normalize_identifier(t, 'id_' ~ t) }} is null){% if not loop.last %}
-            or {% endif %}{% endfor %})
+    group by feed, file_date
     {%- if not loop.last %}
     union all
     {%- endif %}
     {%- endfor %}
 ),
 
-raw_values as (
+by_type as (
     {%- for t in ids %}
-    select feed, file_date, '{{ t }}' as id_type, {{ t }} as raw_value
-    from unusable_rows
-    where {{ t }} is not null
+    select feed, file_date, '{{ t }}' as id_type, {{ t }}_records as records, {{ t }}_example as example
+    from per_table
+    where {{ t }}_records > 0
     union all
     {%- endfor %}
     -- one row per feed and day read, even a clean one
-    {%- for table in tables %}
-    select distinct feed, file_date, cast(null as {{ dbt.type_string() }}) as id_type,
-        cast(null as {{ dbt.type_string() }}) as raw_value
-    from {{ source('lake', table) }}
-    where {{ in_run }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    select feed, file_date, cast(null as {{ dbt.type_string() }}) as id_type, 0 as records,
+        cast(null as {{ dbt.type_string() }}) as example
+    from per_table
 )
 
 select
     feed,
     file_date,
     id_type,
-    cast(count(raw_value) as {{ dbt.type_bigint() }}) as records,
-    min({{ dbt.concat(["'\"'", "raw_value", "'\"'"]) }}) as example
-from raw_values
+    cast(sum(records) as {{ dbt.type_bigint() }}) as records,
+    min(example) as example
+from by_type
 group by feed, file_date, id_type
