@@ -11,7 +11,7 @@ as_of_date, tier_code, kpi, window_days, snapshot_date, numerator, denominator, 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import sqlglot
@@ -71,23 +71,46 @@ def kpi_statements(
 
     windows = sorted(set(config.outcome_windows_days))
     outcome_windows = sorted(set(windows) | {config.renewal_cycle_days or windows[0]})
+    renewal = config.renewal_cycle_days
+    history_from = start - timedelta(days=max(outcome_windows))
+
+    later_columns = {
+        "orders_total": "fd_orders",
+        "monetary_total": "fd_monetary",
+        "active_subscriptions": "fd_active",
+        "renewal_date": "fd_renewal",
+    }
+    over = "over (partition by f.customer_id order by f.as_of_date)"
+    later = "".join(
+        f",\n        lead(f.{column}, {w}) {over} as {name}_{w}"
+        for w in outcome_windows
+        for column, name in {"as_of_date": "fd_date", **later_columns}.items()
+    )
+    cycle = f"f.orders_{renewal}d" if renewal else "cast(null as integer)"
     ctes = [
         f"""days as (
     select distinct as_of_date as d from tier_assignments where {window()}
 )""",
-        f"""snap as (
-    select a.as_of_date, a.tier_code, f.monetary_total, f.monetary_30d, f.monetary_90d,
-        f.monetary_365d
-    from tier_assignments as a
-    join customer_features as f
-        on f.as_of_date = a.as_of_date and f.customer_id = a.customer_id
-    where a.is_primary and {window("a")}
+        # every customer's features on every day the KPIs read (the window and the outcome
+        # windows before it), their primary tier that day (null: not tiered) and, from one sort
+        # per customer, the row w rows later: w days later when the customer's rows are
+        # consecutive days, as customer_features builds them
+        f"""base as (
+    select f.as_of_date, f.customer_id, t.tier_code, f.orders_total, f.monetary_total,
+        f.monetary_30d, f.monetary_90d, f.monetary_365d, f.renewal_date,
+        {cycle} as orders_cycle{later}
+    from customer_features as f
+    left join tier_assignments as t
+        on t.as_of_date = f.as_of_date and t.customer_id = f.customer_id and t.is_primary
+    where f.as_of_date >= date '{history_from.isoformat()}'
+        and f.as_of_date < date '{end.isoformat()}'
 )""",
-        """per_tier as (
+        f"""per_tier as (
     select as_of_date, tier_code, count(*) as customers,
         sum(monetary_total) as ltv, sum(monetary_30d) as m30, sum(monetary_90d) as m90,
         sum(monetary_365d) as m365
-    from snap
+    from base
+    where tier_code is not null and {window()}
     group by as_of_date, tier_code
 )""",
         """totals as (
@@ -95,43 +118,55 @@ def kpi_statements(
     from per_tier
 )""",
     ]
-    renewal = config.renewal_cycle_days
+    snapshot_columns = (
+        "s.as_of_date, s.tier_code, s.orders_total, s.monetary_total, s.renewal_date, "
+        "s.orders_cycle, d.d"
+    )
     for w in outcome_windows:
+        lead_values = ", ".join(f"s.{name}_{w} as {name}" for name in later_columns.values())
+        looked_up = ", ".join(f"f.{column} as {name}" for column, name in later_columns.items())
+        # the snapshot day S = D - w of every tiered customer, with their figures on D: from
+        # the row w rows later when it is dated D, else looked up (a gap in their rows)
+        ctes.append(
+            f"""snapshots_{w} as (
+    select {snapshot_columns}, {lead_values}
+    from base as s
+    join days as d on d.d = cast(s.as_of_date + interval '{w}' day as date)
+    where s.tier_code is not null and s.fd_date_{w} = d.d
+    union all
+    select {snapshot_columns}, {looked_up}
+    from base as s
+    join days as d on d.d = cast(s.as_of_date + interval '{w}' day as date)
+    left join customer_features as f on f.customer_id = s.customer_id and f.as_of_date = d.d
+    where s.tier_code is not null and (s.fd_date_{w} is null or s.fd_date_{w} <> d.d)
+)"""
+        )
         renew_cols = (
-            f""",
-        sum(case when fs.orders_{w}d > 0 then 1 else 0 end) as renew_base,
-        sum(case when fs.orders_{w}d > 0 and fd_orders > fs.orders_total then 1 else 0 end)
+            """,
+        sum(case when s.orders_cycle > 0 then 1 else 0 end) as renew_base,
+        sum(case when s.orders_cycle > 0 and s.fd_orders > s.orders_total then 1 else 0 end)
             as renewed"""
             if renewal == w
             else ""
         )
         ctes.append(
             f"""outcome_{w} as (
-    select d.d as as_of_date, s.tier_code, s.as_of_date as snapshot_date,
+    select s.d as as_of_date, s.tier_code, s.as_of_date as snapshot_date,
         count(*) as cohort,
-        sum(case when fs.orders_total > 0 then 1 else 0 end) as bought_before,
-        sum(case when fs.orders_total > 0 and fd_orders > fs.orders_total then 1 else 0 end)
+        sum(case when s.orders_total > 0 then 1 else 0 end) as bought_before,
+        sum(case when s.orders_total > 0 and s.fd_orders > s.orders_total then 1 else 0 end)
             as repurchased,
-        sum(case when fd_orders > fs.orders_total then 1 else 0 end) as bought,
-        sum(case when fs.orders_total = 1 then 1 else 0 end) as one_order,
-        sum(case when fs.orders_total = 1 and fd_orders >= 2 then 1 else 0 end) as second_order,
-        sum(fd_monetary - fs.monetary_total) as revenue,
-        sum(case when fs.renewal_date > s.as_of_date and fs.renewal_date <= d.d then 1 else 0 end)
+        sum(case when s.fd_orders > s.orders_total then 1 else 0 end) as bought,
+        sum(case when s.orders_total = 1 then 1 else 0 end) as one_order,
+        sum(case when s.orders_total = 1 and s.fd_orders >= 2 then 1 else 0 end) as second_order,
+        sum(s.fd_monetary - s.monetary_total) as revenue,
+        sum(case when s.renewal_date > s.as_of_date and s.renewal_date <= s.d then 1 else 0 end)
             as sub_due,
-        sum(case when fs.renewal_date > s.as_of_date and fs.renewal_date <= d.d
-            and fd_active > 0 and fd_renewal > fs.renewal_date then 1 else 0 end) as sub_renewed{renew_cols}
-    from days as d
-    join tier_assignments as s
-        on s.as_of_date = d.d - interval '{w}' day and s.is_primary
-    join customer_features as fs
-        on fs.as_of_date = s.as_of_date and fs.customer_id = s.customer_id
-    left join (
-        select as_of_date, customer_id, orders_total as fd_orders, monetary_total as fd_monetary,
-            active_subscriptions as fd_active, renewal_date as fd_renewal
-        from customer_features
-    ) as fd
-        on fd.as_of_date = d.d and fd.customer_id = s.customer_id
-    group by d.d, s.tier_code, s.as_of_date
+        sum(case when s.renewal_date > s.as_of_date and s.renewal_date <= s.d
+            and s.fd_active > 0 and s.fd_renewal > s.renewal_date then 1 else 0 end)
+            as sub_renewed{renew_cols}
+    from snapshots_{w} as s
+    group by s.d, s.tier_code, s.as_of_date
 )"""
         )
     # (kpi, window, numerator, denominator, source, filter)
