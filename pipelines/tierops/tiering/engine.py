@@ -262,10 +262,14 @@ def _assignment_insert(
 
     evidence = {p: _evidence_sql(compiled, e) for p, _, e in ruled}
     fb_evidence = _fallback_evidence(compiled)
-    carried = "".join(
-        f", ms_{s.code}, {_evidence_sql(compiled, e) if e else _lit('the rest')} as se_{s.code}"
-        for s, e in subs
+    # the sub-tier explains itself with the values its rule read: carried as values and
+    # rendered in the final select for the one sub-tier each row gets (not for every sub-tier)
+    sub_refs = sorted(
+        {c for _, e in subs if e for c in e.columns}
+        | {n for _, e in subs if e for r in e.quantiles for n in (r.name, f"a_{r.name}")}
+        - {"days_since_last_order", "orders_365d", "monetary_365d"}
     )
+    carried = "".join(f", ms_{s.code}" for s, _ in subs) + "".join(f", {c}" for c in sub_refs)
     keep = f"days_since_last_order, orders_365d, monetary_365d{carried}"
     if policy.assignment == "priority":
         rows = f"""select
@@ -303,7 +307,10 @@ def _assignment_insert(
         for lang in ("zh", "en")
     }
     flag_sql = ",\n        ".join(flags) or "false as m__none"
-    sub_evidence = " ".join(f"when {_lit(s.code)} then se_{s.code}" for s in policy.subtiers)
+    sub_evidence = " ".join(
+        f"when {_lit(s.code)} then {_evidence_sql(compiled, e) if e else _lit('the rest')}"
+        for s, e in subs
+    )
     return f"""insert into {table} ({", ".join(ASSIGNMENTS_COLUMNS)})
 with {features_cte},
 {cut_cte},
