@@ -22,6 +22,7 @@ FULL_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{2,}@[A-Za-z0-9.-]+\.[a-z]{2,}")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MEMORY_ROOT = "memory://tierops-export-test"
 GRACE_DAYS = 10
+XLSX_MAX_ROWS = 400  # the CRM sync list (every customer) is longer: it gets no XLSX
 LEVEL_RANK = {"diamond": 4, "gold": 3, "silver": 2, "regular": 1}
 TIER_RANK = {"high_value": 4, "growth": 3, "churn_risk": 2, "new": 2, "dormant": 1}
 
@@ -34,6 +35,7 @@ def exported(tmp_path_factory, small_landing):
     share = root / "share"
     config = {
         "pii": {"salt_env": "TIEROPS_TEST_SALT"},
+        "xlsx_max_rows": XLSX_MAX_ROWS,
         "destinations": [
             {"name": "local", "url": "", "trusted": False},
             {"name": "share", "url": share.as_uri(), "trusted": False},
@@ -133,6 +135,26 @@ def test_xlsx_holds_the_same_rows_as_csv(exported):
         assert from_xlsx[0] == from_csv[0]
         assert [r[0] for r in from_xlsx[1:]] == [r[0] for r in from_csv[1:]]
         assert len(from_csv) > 1
+
+
+def test_lists_longer_than_the_xlsx_cap_get_csv_and_parquet_only(exported):
+    home, _ = exported
+    day_dir = home.outputs / SMALL_END.isoformat()
+    manifest = _manifest(day_dir)
+    assert manifest["xlsx_max_rows"] == XLSX_MAX_ROWS
+    rows = {e["path"].rsplit(".", 1)[0]: e["rows"] for e in manifest["files"]}
+    xlsx = {e["path"] for e in manifest["files"] if e["path"].endswith(".xlsx")}
+    long_lists = {name for name, n in rows.items() if n > XLSX_MAX_ROWS}
+    assert "crm/membership_sync" in long_lists
+    assert set(manifest["xlsx_not_written"]) == {f"{name}.xlsx" for name in long_lists}
+    assert (
+        f"{rows['crm/membership_sync']:,} rows > xlsx_max_rows 400"
+        in (manifest["xlsx_not_written"]["crm/membership_sync.xlsx"])
+    )
+    for name in rows:
+        assert (f"{name}.xlsx" in xlsx) == (name not in long_lists), name
+        assert (day_dir / f"{name}.xlsx").exists() == (name not in long_lists), name
+        assert (day_dir / f"{name}.csv").exists() and (day_dir / f"{name}.parquet").exists()
 
 
 def test_file_url_destination_gets_the_same_files(exported):

@@ -4,8 +4,10 @@ published to every destination of config/destinations.yaml."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 
@@ -23,6 +25,7 @@ from tierops.settings import Settings
 from tierops.strategies.config import PlannedAction, Strategy
 from tierops.tiering.assets import PolicyInForce
 from tierops.tiering.policy import TierPolicy
+from tierops.warehouse import table_exists
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,58 @@ def _counts(conn: duckdb.DuckDBPyConnection, day: date, specs: list[ListSpec]) -
     }
 
 
+# The large per-day tables the list queries read, with their date column. Every list query reads
+# the day and the day before only (deltas compare the two).
+DAY_TABLES = {
+    "tier_assignments": "as_of_date",
+    "crm_membership": "as_of_date",
+    "segment_memberships": "as_of_date",
+    "contact_ledger": "issued_date",
+}
+
+
+@contextmanager
+def day_slices(conn: duckdb.DuckDBPyConnection, day: date) -> Iterator[None]:
+    """Copy the rows of `day` and the day before of the large per-day tables into temporary
+    tables of the same name for the export's queries. DuckDB resolves the temp schema before the
+    warehouse's, so the day's ~200 list, count and delta queries read two days of rows instead of
+    scanning every day of history each (a backfill writes its days in one unsorted insert, so
+    the date's min/max per row group cannot skip anything). Works on a read-only connection."""
+    sliced = []
+    try:
+        for table, column in DAY_TABLES.items():
+            if not table_exists(conn, table):
+                continue
+            conn.execute(
+                f"create temp table {table} as select * from {table} where {column} in (?, ?)",
+                [day - timedelta(days=1), day],
+            )
+            sliced.append(table)
+        yield
+    finally:
+        for table in sliced:
+            conn.execute(f"drop table if exists temp.{table}")
+
+
 def export_day(
+    conn: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    destinations: DestinationsConfig,
+    salt: str,
+    in_force: PolicyInForce,
+    strategy: Strategy,
+    actions: list[PlannedAction],
+    crm: CrmConfig,
+    segments: SegmentsConfig,
+    day: date,
+) -> list[Published]:
+    with day_slices(conn, day):
+        return _export_day(
+            conn, settings, destinations, salt, in_force, strategy, actions, crm, segments, day
+        )
+
+
+def _export_day(
     conn: duckdb.DuckDBPyConnection,
     settings: Settings,
     destinations: DestinationsConfig,
@@ -111,8 +165,14 @@ def export_day(
         system = Pii("clear") if trusted else Pii("hashed", salt)
         with target.staging(day.isoformat()) as staging:
             files: list[WrittenFile] = []
+            xlsx_not_written: dict[str, str] = {}
             for spec in specs:
-                files += write_list(conn, spec, staging, human, system)
+                written, skipped = write_list(
+                    conn, spec, staging, human, system, destinations.xlsx_max_rows
+                )
+                files += written
+                if skipped:
+                    xlsx_not_written[f"{spec.path}.xlsx"] = skipped
             header = {
                 "as_of_date": day.isoformat(),
                 "destination": destination.name,
@@ -129,6 +189,8 @@ def export_day(
                 "crm_version": crm.version,
                 **counts,
                 "customers": sum(counts["tier_counts"].values()),
+                "xlsx_max_rows": destinations.xlsx_max_rows,
+                "xlsx_not_written": xlsx_not_written,
             }
             body = {**header, "files": [asdict(f) for f in sorted(files, key=lambda f: f.path)]}
             manifest = json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -22,6 +22,7 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 from pydantic import Field, model_validator
 
+from tierops.exports.xlsx import SHEET_MAX_ROWS
 from tierops.lib.configfile import StrictModel, load_model
 from tierops.lib.files import write_bytes
 from tierops.settings import Settings
@@ -42,6 +43,8 @@ class Destination(StrictModel):
 
 class DestinationsConfig(StrictModel):
     pii: PiiConfig = PiiConfig()
+    # lists longer than this get no .xlsx (their .csv and .parquet are always complete)
+    xlsx_max_rows: int = Field(100_000, ge=0, le=SHEET_MAX_ROWS)
     destinations: list[Destination] = Field(
         default_factory=lambda: [Destination(name="local")], min_length=1
     )

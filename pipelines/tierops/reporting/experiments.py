@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import duckdb
+import pyarrow as pa
 from sqlglot import exp
 
 from tierops.reporting.stats import GroupAggregate, Readout, readout
@@ -267,12 +268,16 @@ def compute_experiment_log(
     conn.execute(
         "delete from experiment_log where as_of_date >= ? and as_of_date < ?", [start, end]
     )
-    if rows:
-        marks = ", ".join("?" for _ in LOG_COLUMNS)
-        conn.executemany(
-            f"insert into experiment_log ({', '.join(LOG_COLUMNS)}) values ({marks})",
-            [[r[c] for c in LOG_COLUMNS] for r in rows],
-        )
+    if rows:  # one row per day and action: inserted from Arrow in one statement
+        log = pa.Table.from_pylist([{c: r[c] for c in LOG_COLUMNS} for r in rows])
+        conn.register("experiment_log_rows", log)
+        try:
+            conn.execute(
+                f"insert into experiment_log ({', '.join(LOG_COLUMNS)}) "
+                f"select {', '.join(LOG_COLUMNS)} from experiment_log_rows"
+            )
+        finally:
+            conn.unregister("experiment_log_rows")
     conn.execute("commit")
     return rows
 
