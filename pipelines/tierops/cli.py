@@ -204,7 +204,12 @@ def validate_tier_files(settings: Settings, in_force: PolicyInForce) -> None:
     _say(f"  crm {crm.version}: {len(crm.levels)} levels, grace {crm.grace_days} days")
     load_reporting_config(in_force.config_dir, in_force.policy)
     checks = load_checks_config(in_force.config_dir)
-    checked_features(checks, set(in_force.compiled.column_types), in_force.config_dir)
+    checked_features(
+        checks,
+        set(in_force.compiled.column_types),
+        in_force.config_dir,
+        set(in_force.compiled.unavailable),
+    )
     check_tier_bounds(checks, in_force.tier_codes, in_force.config_dir / "checks.yaml")
 
 

@@ -38,6 +38,13 @@ EXPECTED_TIERS = "expected one of the policy's tiers: core, loyal, at_risk, lost
             f"unknown tier 'cor'; {EXPECTED_TIERS}",
         ),
         (
+            f"{ORDERS_ONLY}checks.yaml",
+            "features: [days_since_last_order, orders_30d, monetary_365d]",
+            "features: [days_since_last_order, visits_30d, monetary_365d]",
+            f"{ORDERS_ONLY}checks.yaml: rfm_shift.features[1]",
+            "'visits_30d' is not supplied by any configured feed",
+        ),
+        (
             f"{ORDERS_ONLY}strategy.yaml",
             "  core:\n",
             "  cor:\n",
@@ -76,6 +83,7 @@ EXPECTED_TIERS = "expected one of the policy's tiers: core, loyal, at_risk, lost
     ids=[
         "full-mode-checks-tier",
         "checks-tier",
+        "checks-feature",
         "strategy-tier",
         "strategy-feature",
         "crm-unmapped",

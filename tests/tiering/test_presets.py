@@ -168,6 +168,8 @@ def test_saas_full_run_uses_the_presets_strategy_crm_and_reporting(saas_home):
     assert actions and actions <= {
         "saas_csm_call", "saas_feature_tour", "saas_expand_offer", "saas_winback_mail",
     }  # fmt: skip
+    report = (day_dir / "report.html").read_text(encoding="utf-8")
+    assert "Power account" in report and "reduced mode" not in report
     kpis = _materialization(result, "tier_kpis")
     assert kpis["reactivation_tiers"] == ["churned"]
     assert set(kpis["tier_share"]) == set(tiers["tier_counts"])
@@ -363,5 +365,9 @@ def test_reduced_mode_strategy_crm_segments_and_kpis_follow_the_orders_only_poli
     )
     assert _materialization(result, "tier_drift")["mode"] == "reduced"
     report = (home.outputs / SMALL_END.isoformat() / "report.html").read_text(encoding="utf-8")
-    assert "orders-only-v1" in report and "核心客户" in report
+    assert "核心客户" in report
+    note = (
+        "简化模式 / reduced mode: retail-v1 → orders-only-v1; 不可用特征 / unavailable features: "
+    )
+    assert note + ", ".join(tiers["unavailable_features"]) + "</p>" in report
     assert _materialization(result, "run_report")["mode"] == "reduced"

@@ -98,9 +98,22 @@ def check_tier_bounds(config: ChecksConfig, tier_codes: list[str], file: Path | 
             )
 
 
-def checked_features(config: ChecksConfig, columns: set[str], config_dir: Path) -> list[str]:
-    """The rfm_shift features, each one a column of customer_features (else a ConfigError)."""
+def checked_features(
+    config: ChecksConfig,
+    columns: set[str],
+    config_dir: Path,
+    unavailable: frozenset[str] | set[str] = frozenset(),
+) -> list[str]:
+    """The rfm_shift features, each one a column of customer_features that a configured feed
+    supplies (not in `unavailable`), else a ConfigError."""
     for i, feature in enumerate(config.rfm_shift.features):
+        if feature in unavailable:
+            raise ConfigError(
+                config_dir / "checks.yaml",
+                f"rfm_shift.features[{i}]",
+                f"{feature!r} is not supplied by any configured feed (see config/channels/); "
+                "expected an available feature such as days_since_last_order, orders_30d",
+            )
         if feature not in columns:
             raise ConfigError(
                 config_dir / "checks.yaml",

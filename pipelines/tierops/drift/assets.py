@@ -71,7 +71,9 @@ def build_drift_asset(settings: Settings, partitions: PartitionsDefinition) -> A
         compiled = compile_policy(settings)
         in_force = policy_in_force(settings, compiled)
         cfg = load_checks_config(in_force.config_dir)
-        checked_features(cfg, set(compiled.column_types), in_force.config_dir)
+        checked_features(
+            cfg, set(compiled.column_types), in_force.config_dir, set(compiled.unavailable)
+        )
         check_tier_bounds(cfg, in_force.tier_codes, in_force.config_dir / "checks.yaml")
         start, end = run_window(context)
         last = end - timedelta(days=1)

@@ -211,7 +211,16 @@ def build_report_asset(
         day_dir = settings.outputs_dir / day.isoformat()
         checks = latest_check_results(context, check_keys)
         with warehouse.connect(read_only=True) as conn:
-            data = gather_report(conn, day, day_dir, policy, config, checks)
+            data = gather_report(
+                conn,
+                day,
+                day_dir,
+                policy,
+                config,
+                checks,
+                replaced_policy=in_force.compiled.replaced,
+                unavailable_features=in_force.compiled.unavailable,
+            )
         path = write_report(day_dir, data)
         index = write_index(settings.outputs_dir)
         summary = kpi_summary(data.kpis)

@@ -60,6 +60,8 @@ class ReportData:
     renewal_cycle_days: int | None = None
     experiments: list[dict] | None = None  # experiment_log rows of the day
     files: list[dict] = field(default_factory=list)
+    replaced_policy: str | None = None  # reduced mode: the configured policy the run replaced
+    unavailable_features: list[str] = field(default_factory=list)
 
     @property
     def customers(self) -> int:
@@ -355,6 +357,17 @@ def _files_section(d: ReportData) -> str:
     return title + _table(["文件 / file", "类型 / kind", "键 / key", "行数 / rows"], rows, 3)
 
 
+def _mode_note(d: ReportData) -> str:
+    """Reduced mode says so at the top: which policy was replaced and which features were missing."""
+    if not d.replaced_policy:
+        return ""
+    return (
+        f"<p class=warn>简化模式 / reduced mode: {escape(d.replaced_policy)} → "
+        f"{escape(d.policy_version or '—')}; 不可用特征 / unavailable features: "
+        f"{escape(', '.join(d.unavailable_features) or '—')}</p>"
+    )
+
+
 def render_report(d: ReportData) -> str:
     cards = [
         ("客户数 / customers", f"{d.customers:,}"),
@@ -366,7 +379,8 @@ def render_report(d: ReportData) -> str:
     body = (
         f"<h1>客户分层日报 / Tiering run report — {d.day.isoformat()}</h1>"
         "<p class=sub><a href='../index.html'>全部日期 / all run dates</a></p>"
-        f"<div class=cards>{card_html}</div>"
+        + _mode_note(d)
+        + f"<div class=cards>{card_html}</div>"
         + _tiers_section(d)
         + _migration_section(d)
         + _checks_section(d)

@@ -77,6 +77,8 @@ def gather_report(
     policy: TierPolicy,
     config: ReportingConfig,
     checks: list[CheckResult] | None,
+    replaced_policy: str | None = None,
+    unavailable_features: tuple[str, ...] = (),
 ) -> ReportData:
     version, files = day_files(day_dir)
     migration_from, migration = migration_matrix(conn, day, min(config.outcome_windows_days))
@@ -102,4 +104,6 @@ def gather_report(
         renewal_cycle_days=config.renewal_cycle_days,
         experiments=day_experiments(conn, day),
         files=files,
+        replaced_policy=replaced_policy,
+        unavailable_features=list(unavailable_features),
     )
