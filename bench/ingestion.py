@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -59,10 +60,14 @@ def worker(args: argparse.Namespace) -> None:
         ZoneInfo(args.tz),
     )
     seconds = time.perf_counter() - imported
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                # CPU of the whole process (all threads, imports included): on a shared
+                # machine less sensitive to the load than wall time
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
                 "import_seconds": imported - started,
                 "rows": report.rows_read,
                 "rows_quarantined": report.rows_quarantined,
@@ -130,6 +135,7 @@ def main() -> int:
             "days": inner["days"],
             "seconds": round(inner["seconds"], 2),
             "rows_per_second": round(inner["rows"] / inner["seconds"]),
+            "cpu_seconds": round(inner["cpu_seconds"], 2),
             "wall_seconds": round(measured.seconds, 2),
             "import_seconds": round(inner["import_seconds"], 2),
             "peak_rss_mb": round(measured.peak_rss_mb),
@@ -143,6 +149,7 @@ def main() -> int:
     run["total"] = {
         "rows": rows,
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(sum(f["cpu_seconds"] for f in feeds.values()), 2),
         "rows_per_second": round(rows / seconds) if seconds else 0,
         "peak_rss_mb": max((f["peak_rss_mb"] for f in feeds.values()), default=0),
     }

@@ -191,45 +191,79 @@ def _convert(
 
 
 def _timestamp(text: str, fmt: str, source_tz: ZoneInfo, business_tz: ZoneInfo) -> str:
-    """Naive timestamps in the business time zone (the zone of every partition)."""
+    """Naive timestamps in the business time zone (the zone of every partition).
+
+    Instants are carried as naive UTC timestamps between the steps.
+    """
     if fmt in ("epoch_ms", "epoch_s"):
         micros = 1000 if fmt == "epoch_ms" else 1_000_000
         number = f"try_cast({text} AS DOUBLE)"
-        aware = f"try(make_timestamp(round({number} * {micros})::BIGINT) AT TIME ZONE 'UTC')"
-    elif fmt == "iso8601":
+        return _from_utc(f"try(make_timestamp(round({number} * {micros})::BIGINT))", business_tz)
+    if fmt == "iso8601":
         local = f"coalesce(try_cast({text} AS TIMESTAMP), try_strptime({text}, '%Y%m%d'))"
-        aware = (
+        with_offset = f"make_timestamp(epoch_us(try_cast({text} AS TIMESTAMPTZ)))"
+        return (
             f"CASE WHEN regexp_matches({text}, {_lit(_OFFSET)}) "
-            f"THEN try_cast({text} AS TIMESTAMPTZ) ELSE {_localize(local, source_tz)} END"
+            f"THEN {_from_utc(with_offset, business_tz)} "
+            f"ELSE {_between_zones(local, source_tz, business_tz)} END"
         )
-    elif "%z" in fmt or "%Z" in fmt:
-        aware = f"try_strptime({text}, {_lit(fmt)})::TIMESTAMPTZ"
-    else:
-        aware = _localize(f"try_strptime({text}, {_lit(fmt)})", source_tz)
-    return f"timezone({_lit(business_tz.key)}, {aware})"
+    if "%z" in fmt or "%Z" in fmt:
+        utc = f"make_timestamp(epoch_us(try_strptime({text}, {_lit(fmt)})))"
+        return _from_utc(utc, business_tz)
+    return _between_zones(f"try_strptime({text}, {_lit(fmt)})", source_tz, business_tz)
+
+
+# Within these years a zone without clock changes is a fixed offset: plain arithmetic instead
+# of a time zone library call per value (several times faster); other values take the library.
+_FIXED_FROM, _FIXED_TO = "2001-01-01", "2037-01-01"
+
+
+def _fixed_offset(tz: ZoneInfo) -> int | None:
+    """The zone's UTC offset in seconds if it was the same all through 2000–2037."""
+    offsets = {
+        datetime(year, month, day, tzinfo=tz).utcoffset()
+        for year in range(2000, 2038)
+        for month in range(1, 13)
+        for day in (1, 15)
+    }
+    if len(offsets) != 1:
+        return None
+    (offset,) = offsets
+    return int(offset.total_seconds()) if offset is not None else None
+
+
+def _in_fixed_years(ts: str) -> str:
+    return f"{ts} >= TIMESTAMP '{_FIXED_FROM}' AND {ts} < TIMESTAMP '{_FIXED_TO}'"
+
+
+def _from_utc(utc: str, tz: ZoneInfo) -> str:
+    """Naive UTC → naive wall-clock time in `tz`."""
+    library = f"timezone({_lit(tz.key)}, timezone('UTC', {utc}))"
+    offset = _fixed_offset(tz)
+    if offset is None:
+        return library
+    return f"CASE WHEN {_in_fixed_years(utc)} THEN {utc} + INTERVAL ({offset}) SECOND ELSE {library} END"
+
+
+def _between_zones(naive: str, source_tz: ZoneInfo, business_tz: ZoneInfo) -> str:
+    """Wall-clock time in `source_tz` → wall-clock time in `business_tz`."""
+    src, dst = _fixed_offset(source_tz), _fixed_offset(business_tz)
+    library = _from_utc(f"make_timestamp(epoch_us({_localize(naive, source_tz)}))", business_tz)
+    if src is None or dst is None:
+        return library
+    shifted = naive if src == dst else f"{naive} + INTERVAL ({dst - src}) SECOND"
+    return f"CASE WHEN {_in_fixed_years(naive)} THEN {shifted} ELSE {library} END"
 
 
 def _localize(naive: str, tz: ZoneInfo) -> str:
     """Wall-clock time in `tz` → instant; times a clock change skips or repeats → null."""
     aware = f"timezone({_lit(tz.key)}, {naive})"
-    if not _has_clock_changes(tz):
-        return aware
     back = f"timezone({_lit(tz.key)}, {aware}"
     unique = (
         f"{back}) = {naive} AND {back} + INTERVAL 1 HOUR) <> {naive} "
         f"AND {back} - INTERVAL 1 HOUR) <> {naive}"
     )
     return f"CASE WHEN {unique} THEN {aware} END"
-
-
-def _has_clock_changes(tz: ZoneInfo) -> bool:
-    """Whether the zone had daylight saving in the last decades (then local times can repeat)."""
-    offsets = {
-        datetime(year, month, 15, tzinfo=tz).utcoffset()
-        for year in range(2010, 2031)
-        for month in (1, 7)
-    }
-    return len(offsets) > 1
 
 
 def _parse_reason(field: CanonicalField, spec: ColumnSpec) -> str:
