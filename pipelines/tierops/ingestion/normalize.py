@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tierops.ingestion import jsonlines
 from tierops.ingestion.mapping import AMOUNT_UNITS, ColumnSpec, FeedMapping
@@ -23,8 +24,7 @@ FALSE_WORDS = frozenset({"n", "no", "false", "f", "0", "否"})
 # an explicit UTC offset at the end of an ISO 8601 text (RE2 syntax)
 _OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
 # what Python's str.strip() removes in practice (incl. the ideographic space of CJK exports)
-_BLANKS = " \t\r\n\x0b\x0c\u00a0\u3000"
-_EDGE_BLANK = r"^[\s\x0b\x{a0}\x{3000}]|[\s\x0b\x{a0}\x{3000}]$"
+_TRIMMED = "_trimmed:"  # prefix of the trimmed copies of the source columns
 _SQL_TYPES = {
     "int": "BIGINT",
     "decimal": "DOUBLE",
@@ -64,9 +64,10 @@ def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.
     """
     source_tz = ZoneInfo(mapping.timezone) if mapping.timezone else business_tz
     entity = mapping.entity_def
-    # three steps so each expression is computed once per row: trimmed texts, typed values,
-    # then the parse errors that compare the two
+    # steps so each expression is computed once per row (DuckDB does not share repeated
+    # subexpressions): texts, parsed intermediates, typed values, then the parse errors
     texts: dict[str, str] = {}
+    parsed: dict[str, str] = {}
     typed: list[str] = []
     errors: list[str] = []
     for field in entity.fields:
@@ -77,7 +78,7 @@ def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.
             continue
         text = _ident(f"_t_{field.name}")
         texts[text] = _text(spec)
-        value, checked = _convert(field, spec, text, source_tz, business_tz)
+        value, checked = _convert(field, spec, text, source_tz, business_tz, parsed)
         typed.append(f"{value} AS {name}")
         if checked:
             errors.append(
@@ -94,6 +95,9 @@ def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.
         WITH texts AS (
             SELECT *, {", ".join(f"{v} AS {k}" for k, v in texts.items()) or "1 AS _none"}
             FROM raw
+        ), parsed AS (
+            SELECT *, {", ".join(f"{v} AS {k}" for k, v in parsed.items()) or "1 AS _none2"}
+            FROM texts
         ), typed AS (
             SELECT {", ".join(typed)},
                    {_lit(mapping.channel)} AS channel,
@@ -101,7 +105,7 @@ def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.
                    source_row::BIGINT AS source_row,
                    _file_day AS file_day,
                    {", ".join([*texts, *raw_cols]) or "1 AS _none"}
-            FROM texts
+            FROM parsed
         )
         SELECT {", ".join(_ident(n) for n in entity.field_names)},
                {", ".join(f"id_{t}" for t in IDENTIFIER_TYPES)},
@@ -113,7 +117,7 @@ def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.
     # a projection without ORDER BY keeps the input order (DuckDB's preserve_insertion_order)
     con = scratch()
     try:
-        con.register("raw", raw)
+        con.register("raw", _with_trimmed(raw, mapping))
         return con.sql(query).arrow().read_all()
     finally:
         con.close()
@@ -135,16 +139,20 @@ def _default(field: CanonicalField, raw: pa.Table) -> str:
     return f"NULL::{_SQL_TYPES.get(field.type, 'VARCHAR')}"
 
 
+def _with_trimmed(raw: pa.Table, mapping: FeedMapping) -> pa.Table:
+    """Add each mapped column with Unicode whitespace trimmed (like str.strip()); Arrow does
+    this several times faster than DuckDB's trim, and the raw text stays for messages."""
+    for column in mapping.source_columns():
+        trimmed = pc.utf8_trim_whitespace(raw[column])
+        raw = raw.append_column(_TRIMMED + column, trimmed)
+    return raw
+
+
 def _text(spec: ColumnSpec) -> str:
     """Trimmed text, '' → null, then the mapping's default."""
     if spec.const is not None:
         return f"{_lit(spec.const)}::VARCHAR"
-    col = _ident(spec.column)
-    # trimming is costly in DuckDB: only texts that start or end with a blank are trimmed
-    value = (
-        f"CASE WHEN {col} = '' THEN NULL WHEN regexp_matches({col}, {_lit(_EDGE_BLANK)}) "
-        f"THEN nullif(trim({col}, {_lit(_BLANKS)}), '') ELSE {col} END"
-    )
+    value = f"nullif({_ident(_TRIMMED + spec.column)}, '')"
     if spec.default is not None:
         value = f"coalesce({value}, {_lit(spec.default)})"
     return value
@@ -158,9 +166,17 @@ def _case_map(expr: str, table: dict[str, str], else_: str, typ: str = "VARCHAR"
 
 
 def _convert(
-    field: CanonicalField, spec: ColumnSpec, text: str, source_tz: ZoneInfo, business_tz: ZoneInfo
+    field: CanonicalField,
+    spec: ColumnSpec,
+    text: str,
+    source_tz: ZoneInfo,
+    business_tz: ZoneInfo,
+    parsed: dict[str, str],
 ) -> tuple[str, bool]:
-    """(SQL for the typed value of the trimmed `text` column, whether it can fail to parse)."""
+    """(SQL for the typed value of the trimmed `text` column, whether it can fail to parse).
+
+    Intermediate columns the value refers to are added to `parsed` (name → SQL over texts).
+    """
     if field.type in ("string", "enum"):
         if spec.values:
             table = {str(k): _lit(v) for k, v in spec.values.items()}
@@ -187,30 +203,42 @@ def _convert(
         return _case_map(f"lower({text})", table, "NULL", "BOOLEAN"), True
     if field.type == "date":
         return f"try_strptime({text}, {_lit(spec.format or '%Y-%m-%d')})::DATE", True
-    return _timestamp(text, spec.format or "iso8601", source_tz, business_tz), True
+    return _timestamp(text, spec.format or "iso8601", source_tz, business_tz, parsed), True
 
 
-def _timestamp(text: str, fmt: str, source_tz: ZoneInfo, business_tz: ZoneInfo) -> str:
+def _timestamp(
+    text: str, fmt: str, source_tz: ZoneInfo, business_tz: ZoneInfo, parsed: dict[str, str]
+) -> str:
     """Naive timestamps in the business time zone (the zone of every partition).
 
-    Instants are carried as naive UTC timestamps between the steps.
+    Instants are carried as naive UTC timestamps; the parse itself is an intermediate column.
     """
+
+    def step(suffix: str, expr: str) -> str:
+        name = _ident(text.strip('"') + suffix)
+        parsed[name] = expr
+        return name
+
     if fmt in ("epoch_ms", "epoch_s"):
         micros = 1000 if fmt == "epoch_ms" else 1_000_000
         number = f"try_cast({text} AS DOUBLE)"
-        return _from_utc(f"try(make_timestamp(round({number} * {micros})::BIGINT))", business_tz)
+        utc = step("_utc", f"try(make_timestamp(round({number} * {micros})::BIGINT))")
+        return _from_utc(utc, business_tz)
     if fmt == "iso8601":
-        local = f"coalesce(try_cast({text} AS TIMESTAMP), try_strptime({text}, '%Y%m%d'))"
-        with_offset = f"make_timestamp(epoch_us(try_cast({text} AS TIMESTAMPTZ)))"
+        has_offset = step("_has_offset", f"regexp_matches({text}, {_lit(_OFFSET)})")
+        utc = step("_utc", f"make_timestamp(epoch_us(try_cast({text} AS TIMESTAMPTZ)))")
+        local = step(
+            "_local", f"coalesce(try_cast({text} AS TIMESTAMP), try_strptime({text}, '%Y%m%d'))"
+        )
         return (
-            f"CASE WHEN regexp_matches({text}, {_lit(_OFFSET)}) "
-            f"THEN {_from_utc(with_offset, business_tz)} "
+            f"CASE WHEN {has_offset} THEN {_from_utc(utc, business_tz)} "
             f"ELSE {_between_zones(local, source_tz, business_tz)} END"
         )
     if "%z" in fmt or "%Z" in fmt:
-        utc = f"make_timestamp(epoch_us(try_strptime({text}, {_lit(fmt)})))"
+        utc = step("_utc", f"make_timestamp(epoch_us(try_strptime({text}, {_lit(fmt)})))")
         return _from_utc(utc, business_tz)
-    return _between_zones(f"try_strptime({text}, {_lit(fmt)})", source_tz, business_tz)
+    local = step("_local", f"try_strptime({text}, {_lit(fmt)})")
+    return _between_zones(local, source_tz, business_tz)
 
 
 # Within these years a zone without clock changes is a fixed offset: plain arithmetic instead
