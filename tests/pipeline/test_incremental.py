@@ -22,6 +22,7 @@ COMPARED = {
     "identity_map": "select * from identity_map where ? is not null",
     "identity_audit": "select * exclude (as_of_date) from identity_audit where ? is not null",
     "int_orders": "select * from int_orders where ? is not null",
+    "int_order_categories": "select * from int_order_categories where ? is not null",
 }
 
 

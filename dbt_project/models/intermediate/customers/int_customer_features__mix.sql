@@ -1,15 +1,8 @@
 {#- Category preference and channel mix over the last 365 days, per customer, at every day
     they can change: a day when some purchase enters or leaves the 365-day window.
     customer_features carries them forward to the days in between. Reads only the purchases of
-    the 365 days before the window and the window itself. -#}
-{#- lines are joined on their order's delivery day: none before the earliest one of these purchases -#}
-{%- set lines_from = none %}
-{%- if execute %}
-  {%- set lines_from = run_query(
-        "select cast(min(file_date) as " ~ dbt.type_string() ~ ") from " ~ ref('int_orders')
-        ~ " where is_purchase = 1 and order_date < " ~ window_end()
-        ~ " and order_date >= " ~ add_days(-365, window_start())).columns[0].values()[0] %}
-{%- endif %}
+    the 365 days before the window and the window itself, and their categories from
+    int_order_categories (kept from night to night) instead of the raw order lines. -#}
 with registry as (
     select customer_id, customer_from from {{ ref('int_customer__registry') }}
 ),
@@ -40,18 +33,14 @@ mix as (
         p.customer_id,
         p.order_date as activity_date,
         'category' as dimension,
-        l.category as value,
+        c.category as value,
         count(distinct p.order_key) as purchases,
-        sum(l.line_amount - l.refund_amount) as net_amount
+        sum(c.net_amount) as net_amount
     from purchases as p
-    join {{ ref('stg_lake__order_lines') }} as l
-        on l.order_key = p.order_key
-        and l.file_date = p.file_date
-        and l.status <> 'cancelled'
-    {%- if lines_from %}
-    where l.file_date >= cast('{{ lines_from }}' as date)
-    {%- endif %}
-    group by p.customer_id, p.order_date, l.category
+    join {{ ref('int_order_categories') }} as c
+        on c.order_key = p.order_key
+        and c.file_date = p.file_date
+    group by p.customer_id, p.order_date, c.category
 ),
 
 deltas as (
