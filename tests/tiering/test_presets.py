@@ -228,6 +228,7 @@ def test_reduced_mode_tiers_on_recency_frequency_amount(reduced_home):
     assert meta["mode"] == "reduced"
     assert meta["configured_policy"] == "retail-v1"
     assert meta["policy_version"] == "orders-only-v1"
+    assert meta["tier_config_dir"] == "config/presets/orders_only"
     unavailable = set(meta["unavailable_features"])
     assert {"is_member", "visits_30d", "active_days_30d", "optin_sms"} <= unavailable
     assert "orders_total" not in unavailable and "monetary_total" not in unavailable

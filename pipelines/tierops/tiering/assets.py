@@ -94,7 +94,8 @@ class PolicyInForce:
     Full mode: config/tier_policy.yaml with config/strategy.yaml, crm.yaml, segments.yaml,
     reporting.yaml and checks.yaml. Reduced mode: config/presets/orders_only.yaml with the same
     files from config/presets/orders_only/, so strategies, CRM levels, segments, KPIs and tier
-    checks name the tiers that were actually assigned. Tier codes in those files are checked against this policy.
+    checks name the tiers that were actually assigned. Tier codes in those files are checked
+    against this policy.
     """
 
     compiled: CompiledPolicy
@@ -226,16 +227,17 @@ def build_tiering_asset(settings: Settings, partitions: PartitionsDefinition) ->
             compiled = compile_policy(settings)
         except ConfigError as exc:
             raise ConfigError(exc.file, exc.key, exc.problem + " (no data was changed)") from None
+        in_force = policy_in_force(settings, compiled)
         if compiled.replaced:
             context.log.warning(
                 f"reduced mode: policy {compiled.replaced} needs features the feeds cannot supply; "
-                f"tiering with {compiled.policy.version} (recency, order count, total amount). "
+                f"tiering with {compiled.policy.version} (recency, order count, total amount); "
+                f"strategy, CRM, segments, reporting and checks from {in_force.config_dir}. "
                 f"Unavailable features: {', '.join(compiled.unavailable)}"
             )
         elif compiled.unavailable:
             context.log.info(f"features without a feed: {', '.join(compiled.unavailable)}")
-        check_cfg = load_checks_config(policy_in_force(settings, compiled).config_dir)
-        check_cfg = check_cfg.tier_share_change
+        check_cfg = load_checks_config(in_force.config_dir).tier_share_change
         start, end = run_window(context)
         last = end - timedelta(days=1)
         with warehouse.connect() as conn:
@@ -277,6 +279,7 @@ def build_tiering_asset(settings: Settings, partitions: PartitionsDefinition) ->
                 "policy_version": compiled.policy.version,
                 "mode": "reduced" if compiled.replaced else "full",
                 "configured_policy": compiled.replaced or compiled.policy.version,
+                "tier_config_dir": in_force.metadata(settings)["tier_config_dir"],
                 "unavailable_features": MetadataValue.json(list(compiled.unavailable)),
                 "threshold_version": frozen.version if frozen else None,
                 "thresholds": MetadataValue.json(
