@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from tierops.ingestion import jsonlines
 from tierops.ingestion.mapping import AMOUNT_UNITS, ColumnSpec, FeedMapping
 from tierops.ingestion.readers import RawBatch, scratch
-from tierops.ingestion.schema import IDENTIFIER_TYPES, CanonicalField
+from tierops.ingestion.schema import IDENTIFIER_TYPES, CanonicalField, Entity
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "t", "1", "是"})
 FALSE_WORDS = frozenset({"n", "no", "false", "f", "0", "否"})
@@ -25,6 +25,7 @@ FALSE_WORDS = frozenset({"n", "no", "false", "f", "0", "否"})
 _OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"
 # what Python's str.strip() removes in practice (incl. the ideographic space of CJK exports)
 _TRIMMED = "_trimmed:"  # prefix of the trimmed copies of the source columns
+_RAW = "_raw:"  # prefix of the source columns as delivered (for messages)
 _SQL_TYPES = {
     "int": "BIGINT",
     "decimal": "DOUBLE",
@@ -64,22 +65,31 @@ def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.
     """
     source_tz = ZoneInfo(mapping.timezone) if mapping.timezone else business_tz
     entity = mapping.entity_def
+    # Plain text columns (ids, sku, …) are trimmed in Arrow and never enter DuckDB: moving
+    # strings in and out of it costs more than the rest of the query.
+    plain: dict[str, pa.ChunkedArray] = {}
     # steps so each expression is computed once per row (DuckDB does not share repeated
     # subexpressions): texts, parsed intermediates, typed values, then the parse errors
     texts: dict[str, str] = {}
     parsed: dict[str, str] = {}
     typed: list[str] = []
     errors: list[str] = []
+    used: set[str] = set()  # source columns the query reads
     for field in entity.fields:
         spec = mapping.fields.get(field.name)
         name = _ident(field.name)
         if spec is None:
             typed.append(f"{_default(field, raw)} AS {name}")
             continue
+        if field.type == "string" and not spec.values and spec.column is not None:
+            plain[field.name] = _arrow_text(raw, spec)
+            continue
         text = _ident(f"_t_{field.name}")
         texts[text] = _text(spec)
         value, checked = _convert(field, spec, text, source_tz, business_tz, parsed)
         typed.append(f"{value} AS {name}")
+        if spec.column is not None:
+            used.add(spec.column)
         if checked:
             errors.append(
                 f"CASE WHEN {text} IS NOT NULL AND {name} IS NULL "
@@ -87,8 +97,11 @@ def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.
             )
     for id_type in IDENTIFIER_TYPES:
         spec = mapping.identifiers.get(id_type)
-        typed.append(f"{_text(spec) if spec else 'NULL::VARCHAR'} AS id_{id_type}")
-    raw_cols = sorted({_ident(s.column) for s in mapping.fields.values() if s.column is not None})
+        if spec is not None and spec.column is not None:
+            plain[f"id_{id_type}"] = _arrow_text(raw, spec)
+        else:
+            typed.append(f"{_text(spec) if spec else 'NULL::VARCHAR'} AS id_{id_type}")
+    plain["source_file"] = raw["_source_file"]
     event_time = _ident(entity.event_time)
     parse_errors = f"nullif(concat_ws('; ', {', '.join(errors)}), '')" if errors else "NULL"
     query = f"""
@@ -101,26 +114,55 @@ def normalize(raw: pa.Table, mapping: FeedMapping, business_tz: ZoneInfo) -> pa.
         ), typed AS (
             SELECT {", ".join(typed)},
                    {_lit(mapping.channel)} AS channel,
-                   _source_file AS source_file,
                    source_row::BIGINT AS source_row,
                    _file_day AS file_day,
-                   {", ".join([*texts, *raw_cols]) or "1 AS _none"}
+                   {", ".join([*texts, *(_ident(_RAW + c) for c in sorted(used))]) or "1 AS _none"}
             FROM parsed
         )
-        SELECT {", ".join(_ident(n) for n in entity.field_names)},
-               {", ".join(f"id_{t}" for t in IDENTIFIER_TYPES)},
-               channel, source_file, source_row, file_day,
+        SELECT {", ".join(_typed_names(entity, plain))},
                date_diff('day', file_day, {event_time}::DATE) AS day_offset,
                {parse_errors}::VARCHAR AS parse_errors
         FROM typed
     """
+    needed = [*sorted(used), "source_row", "_file_day"]
+    needed += [c for c in ("_item_no",) if c in raw.column_names]
+    # raw text under a prefix: a source column may carry a canonical field's name (line_no)
+    registered = raw.select(needed).rename_columns([_RAW + c if c in used else c for c in needed])
     # a projection without ORDER BY keeps the input order (DuckDB's preserve_insertion_order)
     con = scratch()
     try:
-        con.register("raw", _with_trimmed(raw, mapping))
-        return con.sql(query).arrow().read_all()
+        con.register("raw", _with_trimmed(registered, raw, sorted(used)))
+        typed_table = con.sql(query).arrow().read_all()
     finally:
         con.close()
+    order = [
+        *entity.field_names,
+        *(f"id_{t}" for t in IDENTIFIER_TYPES),
+        "channel",
+        "source_file",
+        "source_row",
+        "file_day",
+        "day_offset",
+        "parse_errors",
+    ]
+    columns = [plain[n] if n in plain else typed_table[n] for n in order]
+    return pa.table(columns, names=order)
+
+
+def _typed_names(entity: Entity, plain: dict[str, pa.ChunkedArray]) -> list[str]:
+    """The columns the DuckDB query returns (everything not computed in Arrow)."""
+    names = [*entity.field_names, *(f"id_{t}" for t in IDENTIFIER_TYPES)]
+    names += ["channel", "source_row", "file_day"]
+    return [_ident(n) for n in names if n not in plain]
+
+
+def _arrow_text(raw: pa.Table, spec: ColumnSpec) -> pa.ChunkedArray:
+    """Trimmed text (Unicode whitespace, like str.strip()), '' → null, then the default."""
+    text = pc.utf8_trim_whitespace(raw[spec.column])
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    if spec.default is not None:
+        text = pc.fill_null(text, str(spec.default))
+    return text
 
 
 def _ident(name: str) -> str:
@@ -139,13 +181,12 @@ def _default(field: CanonicalField, raw: pa.Table) -> str:
     return f"NULL::{_SQL_TYPES.get(field.type, 'VARCHAR')}"
 
 
-def _with_trimmed(raw: pa.Table, mapping: FeedMapping) -> pa.Table:
-    """Add each mapped column with Unicode whitespace trimmed (like str.strip()); Arrow does
-    this several times faster than DuckDB's trim, and the raw text stays for messages."""
-    for column in mapping.source_columns():
-        trimmed = pc.utf8_trim_whitespace(raw[column])
-        raw = raw.append_column(_TRIMMED + column, trimmed)
-    return raw
+def _with_trimmed(table: pa.Table, raw: pa.Table, columns: list[str]) -> pa.Table:
+    """Add raw's columns with Unicode whitespace trimmed (like str.strip()); Arrow does this
+    several times faster than DuckDB's trim, and the raw text stays for messages."""
+    for column in columns:
+        table = table.append_column(_TRIMMED + column, pc.utf8_trim_whitespace(raw[column]))
+    return table
 
 
 def _text(spec: ColumnSpec) -> str:
@@ -302,7 +343,7 @@ def _parse_reason(field: CanonicalField, spec: ColumnSpec) -> str:
         "date": f"a date like {spec.format or '%Y-%m-%d'}",
         "timestamp": f"a timestamp ({spec.format})",
     }[field.type]
-    raw_value = _ident(spec.column) if spec.column is not None else _lit(spec.const)
+    raw_value = _ident(_RAW + spec.column) if spec.column is not None else _lit(spec.const)
     prefix = f"{field.name}: cannot parse column '{spec.column}' value '"
     suffix = f"' as {expected}"
     return f"{_lit(prefix)} || {raw_value} || {_lit(suffix)}"
