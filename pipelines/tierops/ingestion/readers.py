@@ -1,4 +1,4 @@
-"""Read one day of one feed into a frame of raw strings, remembering each row's origin.
+"""Read one day of one feed into an Arrow table of raw strings, remembering each row's origin.
 
 Everything is read as text: parsing is the normaliser's job, so a bad value becomes a quarantine
 row with its raw text instead of an exception deep inside a reader.
