@@ -3,6 +3,15 @@
     customer_features carries them forward to the days in between. Reads only the purchases of
     the 365 days before the window and the window itself, and their categories from
     int_order_categories (kept from night to night) instead of the raw order lines. -#}
+{#- categories are joined on their order's delivery day: none before the earliest one of these
+    purchases (a literal, so the scan of int_order_categories skips older rows) -#}
+{%- set categories_from = none %}
+{%- if execute %}
+  {%- set categories_from = run_query(
+        "select cast(min(file_date) as " ~ dbt.type_string() ~ ") from " ~ ref('int_orders')
+        ~ " where is_purchase = 1 and order_date < " ~ window_end()
+        ~ " and order_date >= " ~ add_days(-365, window_start())).columns[0].values()[0] %}
+{%- endif %}
 with registry as (
     select customer_id, customer_from from {{ ref('int_customer__registry') }}
 ),
@@ -40,6 +49,9 @@ mix as (
     join {{ ref('int_order_categories') }} as c
         on c.order_key = p.order_key
         and c.file_date = p.file_date
+    {%- if categories_from %}
+    where c.file_date >= cast('{{ categories_from }}' as date)
+    {%- endif %}
     group by p.customer_id, p.order_date, c.category
 ),
 
