@@ -26,8 +26,11 @@
   {%- set have = _distinct_days("select distinct cast(file_date as " ~ dbt.type_string() ~ ") from " ~ this) -%}
   {%- set have = have | reject('in', ['None', '']) | list -%}
   {%- set outside -%}
-    file_date >= {{ window_start() }}
-    {%- if have %} or file_date > cast('{{ have | max }}' as date) or file_date < cast('{{ have | min }}' as date){% endif %}
+    {%- if have -%}
+    file_date >= {{ window_start() }} or file_date > cast('{{ have | max }}' as date) or file_date < cast('{{ have | min }}' as date)
+    {%- else -%}
+    1 = 1
+    {%- endif -%}
   {%- endset -%}
   {%- set lake = _distinct_days(
         "select distinct cast(file_date as " ~ dbt.type_string() ~ ") from " ~ source_relation
