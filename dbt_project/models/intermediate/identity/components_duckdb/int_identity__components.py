@@ -25,7 +25,8 @@ def model(dbt, session):
         .project("node_num")
         .fetchnumpy()["node_num"]
     )
-    # the edge list holds both directions of every link, each once; one is enough here
+    # the edge list holds both directions of every link; src < dst keeps one (a pair linked
+    # from both ends appears twice, which the sparse matrix sums: at most 2, int8 is enough)
     edges = dbt.ref("int_identity__edges").filter("src < dst").project("src, dst").fetchnumpy()
     src, dst = edges["src"], edges["dst"]
     # node numbers are small positive integers (row numbers in int_identity__nodes), so they
