@@ -72,6 +72,17 @@
   {{- return({'mode': 'from', 'from': days[0]}) -}}
 {%- endmacro %}
 
+{#- The condition on file_date (after `where ...`, starting with `and`) that reads what a plan
+    of latest_wins_plan() asks for: nothing more for 'full', the days from `from` on, no row for
+    'none'. -#}
+{% macro latest_wins_filter(plan, column='file_date') -%}
+  {%- if plan['mode'] == 'from' %}
+        and {{ column }} >= cast('{{ plan['from'] }}' as date)
+  {%- elif plan['mode'] == 'none' %}
+        and 1 = 0
+  {%- endif %}
+{%- endmacro %}
+
 {#- Pre-hook of a latest-wins model: a rewind (the table holds deliveries on or after the window
     end) rebuilds it, so it is emptied first (delete+insert only replaces the keys it inserts). -#}
 {% macro latest_wins_reset() -%}

@@ -16,11 +16,7 @@
 with lines as (
     select * from {{ ref('stg_lake__order_lines') }}
     where file_date < {{ window_end() }}
-    {%- if plan['mode'] == 'from' %}
-        and file_date >= cast('{{ plan['from'] }}' as date)
-    {%- elif plan['mode'] == 'none' %}
-        and 1 = 0
-    {%- endif %}
+    {{- latest_wins_filter(plan) }}
 ),
 
 latest_delivery as (
