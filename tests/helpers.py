@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 from dagster import AssetSelection, DagsterInstance, Definitions, materialize
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -47,3 +48,12 @@ def failure_messages(result) -> list[str]:
             error = event.event_specific_data.error
             out.append((error.cause.message if error.cause else "") + error.message)
     return out
+
+
+def warehouse_rows(home, sql: str, params=None) -> list[tuple]:
+    """Rows of a query on a pipeline home's warehouse, opened read-only for this query only."""
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()

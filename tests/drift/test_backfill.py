@@ -6,12 +6,11 @@ from __future__ import annotations
 import shutil
 from datetime import date, timedelta
 
-import duckdb
 import pytest
 from dagster import AssetSelection
 
 from tests.conftest import PipelineHome, _activate, make_home
-from tests.helpers import definitions, failure_messages, run_range
+from tests.helpers import definitions, failure_messages, run_range, warehouse_rows
 from tierops.generator import GeneratorConfig, generate
 
 HISTORY_START, HISTORY_END = date(2024, 11, 1), date(2025, 1, 31)
@@ -28,11 +27,6 @@ CHECKS = (
     "select as_of_date, check_name, passed, summary, metadata from drift_checks "
     "where as_of_date between ? and ? order by as_of_date, check_name"
 )
-
-
-def _q(home, sql: str, params=None):
-    with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
 
 
 def _copy(base: PipelineHome, root) -> PipelineHome:
@@ -84,17 +78,19 @@ def test_a_30_day_backfill_equals_30_single_day_runs(base_home, backfilled_range
             result = run_range(day, day, selection=THROUGH_DRIFT, defs=defs)
             assert result.success, (day, failure_messages(result))
             day += timedelta(days=1)
-    ranged = _q(backfilled_range, SNAPSHOT, [FIRST, LAST])
-    single = _q(daily, SNAPSHOT, [FIRST, LAST])
+    ranged = warehouse_rows(backfilled_range, SNAPSHOT, [FIRST, LAST])
+    single = warehouse_rows(daily, SNAPSHOT, [FIRST, LAST])
     assert len(ranged) > 30 * 100
     assert {r[0] for r in ranged} == {FIRST + timedelta(days=i) for i in range(30)}
     assert ranged == single
-    assert _q(backfilled_range, CHECKS, [FIRST, LAST]) == _q(daily, CHECKS, [FIRST, LAST])
+    assert warehouse_rows(backfilled_range, CHECKS, [FIRST, LAST]) == warehouse_rows(
+        daily, CHECKS, [FIRST, LAST]
+    )
 
 
 def test_rerunning_a_corrected_week_replaces_exactly_those_days(backfilled_range, tmp_path):
     home = _copy(backfilled_range, tmp_path)
-    before = _q(home, SNAPSHOT, [FIRST, LAST])
+    before = warehouse_rows(home, SNAPSHOT, [FIRST, LAST])
     # the POS system re-delivers the week without its last receipts of each day
     for i in range(7):
         day = WEEK[0] + timedelta(days=i)
@@ -105,21 +101,24 @@ def test_rerunning_a_corrected_week_replaces_exactly_those_days(backfilled_range
         _activate(home, monkeypatch)
         result = run_range(*WEEK, selection=THROUGH_DRIFT)
         assert result.success, failure_messages(result)
-    after = _q(home, SNAPSHOT, [FIRST, LAST])
+    after = warehouse_rows(home, SNAPSHOT, [FIRST, LAST])
     in_week = lambda rows: [r for r in rows if WEEK[0] <= r[0] <= WEEK[1]]  # noqa: E731
     outside = lambda rows: [r for r in rows if not WEEK[0] <= r[0] <= WEEK[1]]  # noqa: E731
     assert outside(after) == outside(before)
     assert in_week(after) != in_week(before)
-    duplicates = _q(
+    duplicates = warehouse_rows(
         home,
         "select count(*) from (select as_of_date, customer_id from tier_assignments "
         "where is_primary group by all having count(*) > 1)",
     )[0][0]
     assert duplicates == 0
     spend = "select sum(monetary_365d) from customer_features where as_of_date = ?"
-    assert _q(home, spend, [WEEK[1]])[0][0] < _q(backfilled_range, spend, [WEEK[1]])[0][0]
+    assert (
+        warehouse_rows(home, spend, [WEEK[1]])[0][0]
+        < warehouse_rows(backfilled_range, spend, [WEEK[1]])[0][0]
+    )
     per_day = dict(
-        _q(
+        warehouse_rows(
             home,
             "select as_of_date, count(*) from drift_checks where as_of_date between ? and ? "
             "group by 1",

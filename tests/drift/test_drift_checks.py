@@ -18,7 +18,7 @@ import yaml
 from dagster import AssetSelection
 
 from tests.conftest import _activate, make_home
-from tests.helpers import definitions, failure_messages, run_range
+from tests.helpers import definitions, failure_messages, run_range, warehouse_rows
 from tierops.cli import main
 from tierops.drift.checks import blocking_failures, stored_results
 from tierops.drift.recalibration import impact_rows
@@ -34,14 +34,9 @@ AFTER = [PROMOTION.end + timedelta(days=i) for i in range(1, (MARCH_END - PROMOT
 DRIFT_CHECKS = {"rfm_shift", "tier_shares_vs_baseline", "cut_point_coverage", "tier_skew"}
 
 
-def _q(home, sql: str, params=None):
-    with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
-
-
 def _tiers(home, day) -> dict[str, str]:
     return dict(
-        _q(
+        warehouse_rows(
             home,
             "select customer_id, tier_code from tier_assignments where as_of_date = ? "
             "and is_primary",
@@ -95,7 +90,7 @@ def drift_home(request, tmp_path_factory):
                 if e.event_type_value == "STEP_OUTPUT"
             )
         state["statuses_before_adopt"] = dict(
-            _q(home, "select version, status from tier_threshold_sets")
+            warehouse_rows(home, "select version, status from tier_threshold_sets")
         )
         assert main(["thresholds", "adopt", "2"]) == 0
         readopted = run_range(FEB_END, FEB_END, defs=defs)
@@ -193,7 +188,7 @@ def test_error_severity_blocks_that_days_export(drift_home):
 def test_adopting_changes_assignments_exactly_as_the_impact_report_said(drift_home):
     home, state = drift_home
     assert state["statuses_before_adopt"] == {1: "active", 2: "candidate"}
-    assert _q(home, "select version, status from tier_threshold_sets order by 1") == [
+    assert warehouse_rows(home, "select version, status from tier_threshold_sets order by 1") == [
         (1, "retired"),
         (2, "active"),
     ]
@@ -203,7 +198,7 @@ def test_adopting_changes_assignments_exactly_as_the_impact_report_said(drift_ho
     before, after = state["before_adopt"], state["after_adopt"]
     moved = {c for c in before if before[c] != after.get(c)}
     assert report["customers_moving"] == len(moved) > 0
-    per_customer = _q(
+    per_customer = warehouse_rows(
         home,
         "select customer_id, from_tier, to_tier from threshold_impact where threshold_version = 2",
     )
@@ -214,7 +209,7 @@ def test_adopting_changes_assignments_exactly_as_the_impact_report_said(drift_ho
         assert cells == {(f, t): n for f, t, n in impact_rows(con, 2)}
     csv_lines = (home.outputs / "calibration" / "v2" / "migration.csv").read_text().splitlines()
     assert len(csv_lines) == len(cells) + 1
-    assert _q(
+    assert warehouse_rows(
         home,
         "select distinct threshold_version from tier_assignments where as_of_date = ?",
         [FEB_END],
@@ -240,7 +235,7 @@ def test_calibration_can_leave_out_a_promotion(drift_home, capsys):
     }
     (home.config_dir / "promotions.yaml").write_text(yaml.safe_dump(calendar), encoding="utf-8")
     assert main(["calibrate", *window, "--exclude-promotions"]) == 0
-    sets = _q(
+    sets = warehouse_rows(
         home,
         "select version, status, excluded_dates, window_end, rows_used from tier_threshold_sets "
         "order by version",
@@ -256,7 +251,7 @@ def test_calibration_can_leave_out_a_promotion(drift_home, capsys):
     assert v3[2] == v4[2] == march_days  # promotion + settle days = 1..24 March
     # leaving March out of 15 Feb .. 24 Mar uses exactly the customer-days of the v2 window
     assert v3[4] == v4[4] == v2[4]
-    values = dict(_q(home, "select version, value from tier_threshold_values"))
+    values = dict(warehouse_rows(home, "select version, value from tier_threshold_values"))
     assert values[3] == values[4] == values[2]
     capsys.readouterr()
     assert main(["thresholds", "list"]) == 0

@@ -18,21 +18,13 @@ import yaml
 from dagster import AssetSelection
 
 from tests.conftest import REPO, SMALL_END, SMALL_START, _activate, make_home
-from tests.helpers import failure_messages, run_range
+from tests.helpers import failure_messages, run_range, warehouse_rows
 from tierops.settings import Settings
 from tierops.tiering.assets import TIER_FILES, compile_policy
 from tierops.tiering.thresholds import calibrate
 
 SAAS_START, SAAS_END = date(2025, 3, 1), date(2025, 6, 30)
 TIERS_ONLY = AssetSelection.assets("tier_assignments")
-
-
-def _q(home, sql: str, params=None):
-    con = duckdb.connect(str(home.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _materialization(result, key: str) -> dict:
@@ -70,7 +62,9 @@ def test_saas_generator_writes_subscriptions_and_saas_events(saas_home):
     assert len(files) == (SAAS_END - SAAS_START).days + 1
     header = files[0].read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("subscription_id,account_id,admin_email,status,plan,seats")
-    types = dict(_q(home, "select event_type, count(*) from stg_lake__events group by 1"))
+    types = dict(
+        warehouse_rows(home, "select event_type, count(*) from stg_lake__events group by 1")
+    )
     assert {"login", "feature_use", "content_view"} <= set(types)
     assert "product_view" not in types and "add_to_cart" not in types
 
@@ -79,7 +73,7 @@ def test_saas_features_follow_the_subscription_feed(saas_home):
     home, _ = saas_home
     # the latest row of every subscription by the last day, read straight from the lake table
     expected = dict(
-        _q(
+        warehouse_rows(
             home,
             "with latest as (select *, row_number() over (partition by subscription_key "
             "order by file_date desc, updated_at desc) as r from stg_lake__subscriptions) "
@@ -88,7 +82,7 @@ def test_saas_features_follow_the_subscription_feed(saas_home):
         )
     )
     got = dict(
-        _q(
+        warehouse_rows(
             home,
             "select m.member_id, f.seats from customer_features f "
             "join (select distinct customer_id, node, substr(node, 11) as member_id "
@@ -101,7 +95,7 @@ def test_saas_features_follow_the_subscription_feed(saas_home):
     compared = [mid for mid in expected if mid in got]
     assert len(compared) >= 0.9 * len(expected)
     assert all(got[mid] == expected[mid] for mid in compared)
-    renewals = _q(
+    renewals = warehouse_rows(
         home,
         "select count(*), min(days_to_renewal), max(term_months) from customer_features "
         "where as_of_date = ? and active_subscriptions > 0",
@@ -117,7 +111,7 @@ def test_saas_preset_end_to_end(saas_home):
     counts = meta["tier_counts"]
     assert set(counts) == {"churned", "renewal_risk", "power_account", "low_adoption", "steady"}
     assert all(n > 0 for n in counts.values()), counts
-    churned_ok = _q(
+    churned_ok = warehouse_rows(
         home,
         "select count(*) from tier_assignments a join customer_features f "
         "using (as_of_date, customer_id) where a.as_of_date = ? "
@@ -125,7 +119,7 @@ def test_saas_preset_end_to_end(saas_home):
         [SAAS_END],
     )[0][0]
     assert churned_ok == 0
-    power = _q(
+    power = warehouse_rows(
         home,
         "select subtier_code, evidence from tier_assignments where as_of_date = ? "
         "and tier_code = 'power_account'",
@@ -155,7 +149,7 @@ def test_saas_full_run_uses_the_presets_strategy_crm_and_reporting(saas_home):
     assert manifest["tier_counts"] == tiers["tier_counts"]
     # CRM levels follow the preset's map: churned accounts are inactive unless in grace
     levels = dict(
-        _q(
+        warehouse_rows(
             home,
             "select tier_code, list(distinct level_code) from crm_membership "
             "where as_of_date = ? and not in_grace group by 1",
@@ -164,7 +158,7 @@ def test_saas_full_run_uses_the_presets_strategy_crm_and_reporting(saas_home):
     )
     assert levels.get("churned") == ["inactive"]
     assert levels.get("power_account") == ["strategic"]
-    actions = {a for (a,) in _q(home, "select distinct action_id from contact_ledger")}
+    actions = {a for (a,) in warehouse_rows(home, "select distinct action_id from contact_ledger")}
     assert actions and actions <= {
         "saas_csm_call", "saas_feature_tour", "saas_expand_offer", "saas_winback_mail",
     }  # fmt: skip
@@ -204,7 +198,9 @@ def test_content_and_services_presets_on_generated_data(saas_home, preset, tiers
     assert len(meta["tier_counts"]) >= 3, meta["tier_counts"]
     assert (
         sum(meta["tier_counts"].values())
-        == _q(home, "select count(*) from tier_assignments where as_of_date = ?", [SAAS_END])[0][0]
+        == warehouse_rows(
+            home, "select count(*) from tier_assignments where as_of_date = ?", [SAAS_END]
+        )[0][0]
     )
 
 
@@ -247,14 +243,14 @@ def test_reduced_mode_tiers_on_recency_frequency_amount(reduced_home):
         if e.event_type_value == "ENGINE_EVENT" or e.is_step_event
     ]
     assert logs  # the run recorded its steps
-    buyers = _q(
+    buyers = warehouse_rows(
         home,
         "select count(*) from customer_features where as_of_date = ? and orders_total > 0",
         [SMALL_END],
     )[0][0]
     assert sum(meta["tier_counts"].values()) == buyers
     # three levels each: tertile scores, and the core tier is exactly r=3 and m=3
-    core = _q(
+    core = warehouse_rows(
         home,
         "select a.evidence from tier_assignments a where a.as_of_date = ? and tier_code = 'core'",
         [SMALL_END],
@@ -282,7 +278,7 @@ def test_reduced_mode_full_run_writes_the_orders_only_audiences(reduced_home):
     assert {"optin_sms", "visits_30d"} <= set(manifest["unavailable_features"])
     # one audience file per tier of the policy in force, rows = the warehouse's assignments
     warehouse = dict(
-        _q(
+        warehouse_rows(
             home,
             "select tier_code, count(*) from tier_assignments where as_of_date = ? "
             "and is_primary group by 1",
@@ -315,13 +311,15 @@ def test_reduced_mode_strategy_crm_segments_and_kpis_follow_the_orders_only_poli
     funnel = ledger["funnel_today"]
     assert sum(f["no_consent"] for f in funnel.values()) > 0
     assert all(f["treatment"] == 0 and f["holdout"] == 0 for f in funnel.values())
-    ledger_tiers = {t for (t,) in _q(home, "select distinct tier_code from contact_ledger")}
+    ledger_tiers = {
+        t for (t,) in warehouse_rows(home, "select distinct tier_code from contact_ledger")
+    }
     assert ledger_tiers <= ORDERS_ONLY_TIERS
     # CRM levels from config/presets/orders_only/crm.yaml
     crm = _materialization(result, "crm_membership")
     assert crm["crm_version"] == "crm-orders-only-v1" and crm["mode"] == "reduced"
     mapped = set(
-        _q(
+        warehouse_rows(
             home,
             "select distinct tier_code, level_code from crm_membership where not in_grace",
         )
@@ -336,7 +334,7 @@ def test_reduced_mode_strategy_crm_segments_and_kpis_follow_the_orders_only_poli
     )
     # segments: codes and tier filters of the orders-only segments file
     segments = dict(
-        _q(
+        warehouse_rows(
             home,
             "select s.segment_code, list(distinct a.tier_code) from segment_memberships s "
             "join tier_assignments a using (as_of_date, customer_id) where a.is_primary "

@@ -14,7 +14,7 @@ import yaml
 from dagster import AssetSelection
 
 from tests.conftest import SMALL_END, SMALL_START, _activate, make_home
-from tests.helpers import failure_messages, run_range
+from tests.helpers import failure_messages, run_range, warehouse_rows
 from tierops.settings import Settings
 from tierops.tiering.assets import compile_policy
 from tierops.tiering.thresholds import calibrate
@@ -33,14 +33,6 @@ def home(tmp_path_factory, small_landing):
         result = run_range(SMALL_START, SMALL_END)
         assert result.success, failure_messages(result)
     return home
-
-
-def _q(home, sql: str, params=None):
-    con = duckdb.connect(str(home.warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def _tier_with(home, policy: dict, first: date = DAY, last: date = DAY, recalibrate=True):
@@ -88,14 +80,14 @@ def test_quantile_bands_match_declared_shares_at_calibration(home):
     )
     _tier_with(home, policy)
     counts = dict(
-        _q(
+        warehouse_rows(
             home,
             "select tier_code, count(*) from tier_assignments where as_of_date = ? group by 1",
             [DAY],
         )
     )
     total = sum(counts.values())
-    buyers = _q(
+    buyers = warehouse_rows(
         home,
         "select count(*) from customer_features where as_of_date = ? and orders_365d > 0",
         [DAY],
@@ -106,7 +98,9 @@ def test_quantile_bands_match_declared_shares_at_calibration(home):
     assert abs(shares["middle"] - 60) <= 1, shares
     assert abs(shares["bottom"] - 30) <= 1, shares
     assert "other" not in shares
-    rule = _q(home, "select distinct rule from tier_assignments where tier_code = 'middle'", [])
+    rule = warehouse_rows(
+        home, "select distinct rule from tier_assignments where tier_code = 'middle'", []
+    )
     assert rule == [("monetary_365d >= p30(monetary_365d) and monetary_365d < p90(monetary_365d)",)]
 
 
@@ -121,21 +115,23 @@ def test_rfm_score_model_tertiles(home):
     )
     _tier_with(home, policy)
     cuts = dict(
-        _q(
+        warehouse_rows(
             home,
             "select name, value from tier_thresholds where as_of_date = ? and feature = 'monetary_365d'",
             [DAY],
         )
     )
     assert set(cuts) == {"q0333_monetary_365d", "q0667_monetary_365d"}
-    rows = _q(
+    rows = warehouse_rows(
         home,
         "select a.tier_code, a.evidence, f.days_since_last_order, f.orders_365d, f.monetary_365d "
         "from tier_assignments a join customer_features f using (as_of_date, customer_id) "
         "where a.as_of_date = ?",
         [DAY],
     )
-    t = dict(_q(home, "select name, value from tier_thresholds where as_of_date = ?", [DAY]))
+    t = dict(
+        warehouse_rows(home, "select name, value from tier_thresholds where as_of_date = ?", [DAY])
+    )
 
     def score(value, lo, hi, higher=True):
         if value is None:
@@ -164,20 +160,22 @@ def test_priority_versus_overlapping(home):
     ]
     _tier_with(home, _policy(assignment="priority", tiers=tiers))
     priority = dict(
-        _q(home, "select customer_id, tier_code from tier_assignments where as_of_date = ?", [DAY])
+        warehouse_rows(
+            home, "select customer_id, tier_code from tier_assignments where as_of_date = ?", [DAY]
+        )
     )
     _tier_with(home, _policy(assignment="overlapping", tiers=tiers))
-    rows = _q(
+    rows = warehouse_rows(
         home,
         "select customer_id, tier_code, is_primary from tier_assignments where as_of_date = ?",
         [DAY],
     )
-    p50 = _q(
+    p50 = warehouse_rows(
         home,
         "select value from tier_thresholds where as_of_date = ? and name = 'q0500_monetary_365d'",
         [DAY],
     )[0][0]
-    both = _q(
+    both = warehouse_rows(
         home,
         "select count(*) from customer_features where as_of_date = ? and orders_365d >= 4 "
         "and monetary_365d >= ?",
@@ -201,7 +199,7 @@ def test_subtiers_split_their_parent_only(home):
         (home.config_dir.parent / "config" / "presets" / "retail.yaml").read_text()
     )
     _tier_with(home, policy)
-    rows = _q(
+    rows = warehouse_rows(
         home,
         "select tier_code, subtier_code, subtier_name_en, count(*) from tier_assignments "
         "where as_of_date = ? group by all",
@@ -217,12 +215,12 @@ def test_subtiers_split_their_parent_only(home):
     }
     assert None not in by_tier["high_value"] and None not in by_tier["growth"]
     assert all(set(v) == {None} for k, v in by_tier.items() if k not in ("high_value", "growth"))
-    cut = _q(
+    cut = warehouse_rows(
         home,
         "select value from tier_thresholds where as_of_date = ? and name = 'q0750_aov_365d'",
         [DAY],
     )[0][0]
-    big = _q(
+    big = warehouse_rows(
         home,
         "select a.subtier_code, f.aov_365d >= ?, a.evidence from tier_assignments a "
         "join customer_features f using (as_of_date, customer_id) "
@@ -243,7 +241,7 @@ def test_overrides_pin_until_expiry_and_adjustments_are_recorded(home):
     first = DAY - timedelta(days=2)
     growth = [
         c
-        for (c,) in _q(
+        for (c,) in warehouse_rows(
             home,
             "select customer_id from tier_assignments where as_of_date = ? and tier_code = 'growth' "
             "order by customer_id limit 2",
@@ -268,7 +266,7 @@ def test_overrides_pin_until_expiry_and_adjustments_are_recorded(home):
         }
     ]
     _tier_with(home, policy, first, DAY)
-    pinned = _q(
+    pinned = warehouse_rows(
         home,
         "select as_of_date, customer_id, tier_code, rule_id, rule, evidence, override_until "
         "from tier_assignments where customer_id in (?, ?) and as_of_date >= ? order by 1, 2",
@@ -282,7 +280,7 @@ def test_overrides_pin_until_expiry_and_adjustments_are_recorded(home):
             assert evidence.startswith(f"pinned until {until}; rules said growth (")
         else:
             assert (tier, rule_id, pinned_until) == ("growth", "fallback", None)
-    thresholds = _q(
+    thresholds = warehouse_rows(
         home,
         "select as_of_date, calibrated_value, value, adjustment from tier_thresholds "
         "where name = 'q0900_monetary_365d' and as_of_date >= ? order by 1",
@@ -292,7 +290,7 @@ def test_overrides_pin_until_expiry_and_adjustments_are_recorded(home):
     assert adjusted[2] == pytest.approx(adjusted[1] * 1.5)
     assert adjusted[3].startswith(f"x1.5 until {first}: budget covers fewer")
     assert all(v == c and a is None for _, c, v, a in normal)
-    evidence = _q(
+    evidence = warehouse_rows(
         home,
         "select evidence from tier_assignments where as_of_date = ? and tier_code = 'high_value' "
         "and rule_id = 'high_value' limit 1",
@@ -304,12 +302,12 @@ def test_overrides_pin_until_expiry_and_adjustments_are_recorded(home):
 def test_cluster_report_cross_tabulates_without_assigning(home, tmp_path):
     from tests.test_cli import _cli
 
-    before = _q(
+    before = warehouse_rows(
         home,
         "select count(*), sum(hash(customer_id, tier_code, rule_id)) from tier_assignments",
     )
     tiers = dict(
-        _q(
+        warehouse_rows(
             home,
             "select tier_code, count(*) from tier_assignments where as_of_date = ? and is_primary "
             "group by 1",
@@ -331,7 +329,7 @@ def test_cluster_report_cross_tabulates_without_assigning(home, tmp_path):
     assert "monetary_365d" in body["features"]
     assert "| cluster |" in (folder / "report.md").read_text(encoding="utf-8")
     assert (
-        _q(
+        warehouse_rows(
             home,
             "select count(*), sum(hash(customer_id, tier_code, rule_id)) from tier_assignments",
         )
