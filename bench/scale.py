@@ -45,7 +45,6 @@ from tierops.transform.project import dbt_executable  # noqa: E402
 DEFAULT_END = date(2025, 11, 30)
 FEATURE_MODELS = [
     "int_activity__events_daily",
-    "int_customer__activity_daily",
     "int_customer__registry",
     "int_customer_features__rolling",
     "int_customer_features__mix",

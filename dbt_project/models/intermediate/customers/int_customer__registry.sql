@@ -6,11 +6,19 @@ with identity as (
     where valid_to is null
 ),
 
+-- first purchase per identifier tuple, then per customer (one pass over the orders)
 purchases as (
-    select customer_id, min(activity_date) as first_purchase_date
-    from {{ ref('int_customer__activity_daily') }}
-    where purchases > 0
-    group by customer_id
+    select customers.customer_id, min(tuples.first_purchase_date) as first_purchase_date
+    from (
+        select {{ identity_signature('o.') }} as signature, min(o.order_date) as first_purchase_date
+        from {{ ref('int_orders') }} as o
+        where o.is_purchase = 1
+            and o.order_date < {{ window_end() }}
+        group by {{ identity_signature('o.') }}
+    ) as tuples
+    join {{ ref('int_identity__signature_customers') }} as customers
+        on customers.signature = tuples.signature
+    group by customers.customer_id
 ),
 
 memberships as (
