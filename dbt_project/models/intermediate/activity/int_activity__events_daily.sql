@@ -6,6 +6,7 @@
     days of its own window (a re-delivered day). Days delivered after a run's window may stay in
     the table: every reader filters on file_date < window end. A year of events (tens of
     millions of rows) becomes about a fifth as many rows, and nobody re-reads the raw files. -#}
+-- depends_on: {{ ref('stg_lake__events') }}
 {%- set ids = identifier_types() %}
 {%- set new_days = delivery_days_to_load(ref('stg_lake__events')) if execute and is_incremental() else [] %}
 {{ config(
@@ -15,25 +16,57 @@
     on_schema_change='append_new_columns',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where file_date >= {{ window_start() }} and file_date < {{ window_end() }}{% endif %}",
 ) }}
-with events as (
+{%- set counts = [
+    ('visits', "event_type = 'visit'"),
+    ('product_views', "event_type = 'product_view'"),
+    ('add_to_cart', "event_type = 'add_to_cart'"),
+    ('searches', "event_type = 'search'"),
+    ('logins', "event_type = 'login'"),
+    ('feature_uses', "event_type = 'feature_use'"),
+    ('content_views', "event_type = 'content_view'"),
+    ('events', "1 = 1"),
+] %}
+{#- Raw rows are counted per raw identifier values first, so the identifiers are normalised
+    once per distinct tuple and day instead of once per event (the same macros as
+    stg_lake__events); tuples that normalise alike are then added together. -#}
+with raw as (
     select
-        {{ ids | join(', ') }},
+        {%- for t in ids %}
+        id_{{ t }},
+        {%- endfor %}
         file_date,
-        event_date as activity_date,
-        sum(case when event_type = 'visit' then 1 else 0 end) as visits,
-        sum(case when event_type = 'product_view' then 1 else 0 end) as product_views,
-        sum(case when event_type = 'add_to_cart' then 1 else 0 end) as add_to_cart,
-        sum(case when event_type = 'search' then 1 else 0 end) as searches,
-        sum(case when event_type = 'login' then 1 else 0 end) as logins,
-        sum(case when event_type = 'feature_use' then 1 else 0 end) as feature_uses,
-        sum(case when event_type = 'content_view' then 1 else 0 end) as content_views,
-        count(*) as events
-    from {{ ref('stg_lake__events') }}
-    where file_date < {{ window_end() }}
+        cast(event_ts as date) as activity_date,
+        {%- for name, condition in counts %}
+        sum(case when {{ condition }} then 1 else 0 end) as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ source('lake', 'events') }}
+    where feed <> '_none'
+        and file_date < {{ window_end() }}
     {%- if is_incremental() %}
         and {{ file_date_in(new_days) }}
     {%- endif %}
-    group by {{ ids | join(', ') }}, file_date, event_date
+    group by {% for t in ids %}id_{{ t }}, {% endfor %}file_date, cast(event_ts as date)
+),
+
+normalised as (
+    select
+        {{- normalized_identifiers('id_') }},
+        file_date,
+        activity_date,
+        {{ counts | map(attribute=0) | join(', ') }}
+    from raw
+),
+
+events as (
+    select
+        {{ ids | join(', ') }},
+        file_date,
+        activity_date,
+        {%- for name, condition in counts %}
+        cast(sum({{ name }}) as {{ dbt.type_bigint() }}) as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from normalised
+    group by {{ ids | join(', ') }}, file_date, activity_date
 )
 
 select
