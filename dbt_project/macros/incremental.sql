@@ -57,8 +57,11 @@
       {'mode': 'none'}               nothing new was delivered
     Rows of keys whose deliveries all lie before `from` were built from the same lake rows by an
     earlier run and stay as they are. -#}
-{% macro latest_wins_plan(source_relation) -%}
+{% macro latest_wins_plan(source_relation, required_columns=[]) -%}
   {%- if not (execute and is_incremental()) -%}
+    {{- return({'mode': 'full'}) -}}
+  {%- endif -%}
+  {%- if _missing_columns(required_columns) -%}
     {{- return({'mode': 'full'}) -}}
   {%- endif -%}
   {%- set newest = _distinct_days("select max(cast(file_date as " ~ dbt.type_string() ~ ")) from " ~ this) -%}
@@ -84,11 +87,24 @@
 {%- endmacro %}
 
 {#- Pre-hook of a latest-wins model: a rewind (the table holds deliveries on or after the window
-    end) rebuilds it, so it is emptied first (delete+insert only replaces the keys it inserts). -#}
-{% macro latest_wins_reset() -%}
+    end) rebuilds it, so it is emptied first (delete+insert only replaces the keys it inserts);
+    so is a table that lacks one of `required_columns`. -#}
+{% macro latest_wins_reset(required_columns=[]) -%}
   {%- if execute and is_incremental() -%}
+    {%- if _missing_columns(required_columns) -%}
+    delete from {{ this }}
+    {%- else -%}
     delete from {{ this }} where (select max(file_date) from {{ this }}) >= {{ window_end() }}
+    {%- endif -%}
   {%- endif -%}
+{%- endmacro %}
+
+{#- Columns of `required` the table kept from earlier runs lacks (a column added to the model
+    since): such a table is rebuilt whole, so the new column is never left empty on old rows. -#}
+{% macro _missing_columns(required) -%}
+  {%- if not required -%}{{ return([]) }}{%- endif -%}
+  {%- set have = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+  {{- return(required | reject('in', have) | list) -}}
 {%- endmacro %}
 
 {#- Delivery days of several lake tables, as a relation for delivery_days_to_load. -#}

@@ -5,13 +5,14 @@
     a line delivered on or after the first day it has to load (the new day at night), from
     those days' lines alone: an order's latest delivery before the window end is among them.
     A re-run of a day older than the newest delivery in the table rebuilds the table. -#}
-{%- set plan = latest_wins_plan(ref('stg_lake__order_lines')) %}
+{#- a table kept from before `signature` existed is rebuilt once -#}
+{%- set plan = latest_wins_plan(ref('stg_lake__order_lines'), required_columns=['signature']) %}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='order_key',
     on_schema_change='append_new_columns',
-    pre_hook="{{ latest_wins_reset() }}",
+    pre_hook="{{ latest_wins_reset(required_columns=['signature']) }}",
 ) }}
 with lines as (
     select * from {{ ref('stg_lake__order_lines') }}
@@ -70,7 +71,9 @@ final as (
         end as order_status,
         case
             when cancelled_lines < line_count and gross_amount - refund_amount > 0 then 1 else 0
-        end as is_purchase
+        end as is_purchase,
+        -- the identifier tuple, computed once here for every reader that attributes orders
+        {{ identity_signature() }} as signature
     from orders
 )
 

@@ -10,11 +10,11 @@ with identity as (
 purchases as (
     select customers.customer_id, min(tuples.first_purchase_date) as first_purchase_date
     from (
-        select {{ identity_signature('o.') }} as signature, min(o.order_date) as first_purchase_date
+        select o.signature, min(o.order_date) as first_purchase_date
         from {{ ref('int_orders') }} as o
         where o.is_purchase = 1
             and o.order_date < {{ window_end() }}
-        group by {{ identity_signature('o.') }}
+        group by o.signature
     ) as tuples
     join {{ ref('int_identity__signature_customers') }} as customers
         on customers.signature = tuples.signature

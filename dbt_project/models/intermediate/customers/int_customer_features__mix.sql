@@ -20,7 +20,7 @@ purchases as (
     select o.order_key, o.file_date, o.order_date, o.channel, o.net_amount, customers.customer_id
     from {{ ref('int_orders') }} as o
     join {{ ref('int_identity__signature_customers') }} as customers
-        on customers.signature = {{ identity_signature('o.') }}
+        on customers.signature = o.signature
     join registry on registry.customer_id = customers.customer_id
     where o.is_purchase = 1
         and o.order_date < {{ window_end() }}

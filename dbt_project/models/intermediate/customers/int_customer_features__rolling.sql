@@ -35,7 +35,7 @@
     several times would be materialised whole first) -#}
 {%- set orders %}
     select
-        {{ identity_signature('o.') }} as signature,
+        o.signature,
         o.order_date as activity_date,
         o.is_purchase as purchases,
         case when o.is_purchase = 1 then o.net_amount else 0 end as net_amount,
