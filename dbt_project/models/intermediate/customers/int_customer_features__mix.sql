@@ -43,7 +43,9 @@ mix as (
         p.order_date as activity_date,
         'category' as dimension,
         c.category as value,
-        count(distinct p.order_key) as purchases,
+        -- one row per order and category (int_order_categories is grouped so, and the join on
+        -- the order's delivery picks one delivery): counting rows counts distinct orders
+        count(*) as purchases,
         sum(c.net_amount) as net_amount
     from purchases as p
     join {{ ref('int_order_categories') }} as c
