@@ -40,10 +40,11 @@ def model(dbt, session):
     first = np.empty(labels.max() + 1, dtype=np.int64)
     first[labels[::-1]] = np.arange(size - 1, -1, -1)
     # the size counts usable identifiers only, like the SQL model
-    counts = np.bincount(labels[nodes], minlength=len(first))
+    usable = labels[nodes]
+    counts = np.bincount(usable, minlength=len(first))
     # plain int64 columns: DuckDB scans numpy arrays in place (no pandas, no Arrow round trip)
     return {
         "node_num": nodes.astype(np.int64),
-        "component_num": first[labels[nodes]],
-        "component_size": counts[labels[nodes]].astype(np.int64),
+        "component_num": first[usable],
+        "component_size": counts[usable].astype(np.int64),
     }
