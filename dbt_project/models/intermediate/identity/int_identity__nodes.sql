@@ -34,8 +34,10 @@ with observed as (
     {%- endfor %}
 ),
 
+-- each linked pair once (tuples sharing the same two identifiers repeat it), so both passes
+-- count rows instead of distinct partners
 pairs as (
-    select a.node, a.id_type as node_type, b.id_type as partner_type, b.node as partner
+    select distinct a.node, a.id_type as node_type, b.id_type as partner_type, b.node as partner
     from observed as a
     join observed as b
         on b.signature = a.signature
@@ -46,7 +48,7 @@ pairs as (
 first_pass as (
     select node, max(partner_count) as partner_count
     from (
-        select node, partner_type, count(distinct partner) as partner_count
+        select node, partner_type, count(*) as partner_count
         from pairs
         group by node, partner_type
     ) as counted
@@ -57,7 +59,7 @@ first_pass as (
 -- second pass: a partner that is itself a worse hub candidate (more partners, or as many and a
 -- type more often shared: phone before device before e-mail before account ids) does not count
 partners as (
-    select pairs.node, pairs.partner_type, count(distinct pairs.partner) as partner_count
+    select pairs.node, pairs.partner_type, count(*) as partner_count
     from pairs
     left join first_pass as me on me.node = pairs.node
     left join first_pass as other on other.node = pairs.partner
