@@ -19,38 +19,24 @@
         and {{ file_date_in(days) }}
         {%- endif %}
 {%- endset %}
--- one scan per lake table: rows per feed, day and raw identifier tuple, so each distinct value
--- is normalised once rather than once per row
-with raw_values as (
+-- one scan per lake table: per feed and day, how many values of each type are unusable
+with per_table as (
     {%- for table in tables %}
     select
         feed,
         file_date,
         {%- for t in ids %}
-        id_{{ t }},
+        {%- set unusable = 'id_' ~ t ~ ' is not null and ' ~ normalize_identifier(t, 'id_' ~ t) ~ ' is null' %}
+        count(case when {{ unusable }} then 1 end) as {{ t }}_records,
+        min(case when {{ unusable }} then {{ dbt.concat(["'\"'", "trim(id_" ~ t ~ ")", "'\"'"]) }} end) as {{ t }}_example{% if not loop.last %},{% endif %}
         {%- endfor %}
-        count(*) as n
     from {{ source('lake', table) }}
     where {{ in_run }}
-    group by feed, file_date{% for t in ids %}, id_{{ t }}{% endfor %}
+    group by feed, file_date
     {%- if not loop.last %}
     union all
     {%- endif %}
     {%- endfor %}
-),
-
--- per feed and day, how many values of each type are unusable
-per_table as (
-    select
-        feed,
-        file_date,
-        {%- for t in ids %}
-        {%- set unusable = 'id_' ~ t ~ ' is not null and ' ~ normalize_identifier(t, 'id_' ~ t) ~ ' is null' %}
-        sum(case when {{ unusable }} then n else 0 end) as {{ t }}_records,
-        min(case when {{ unusable }} then {{ dbt.concat(["'\"'", "trim(id_" ~ t ~ ")", "'\"'"]) }} end) as {{ t }}_example{% if not loop.last %},{% endif %}
-        {%- endfor %}
-    from raw_values
-    group by feed, file_date
 ),
 
 by_type as (
