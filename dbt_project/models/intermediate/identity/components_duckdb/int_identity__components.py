@@ -27,7 +27,15 @@ def model(dbt, session):
     )
     # the edge list holds both directions of every link; src < dst keeps one (a pair linked
     # from both ends appears twice, which the sparse matrix sums: at most 2, int8 is enough)
-    edges = dbt.ref("int_identity__edges").filter("src < dst").project("src, dst").fetchnumpy()
+    # as 32-bit integers when they fit (scipy indexes with int32: no conversion pass in Python)
+    top = dbt.ref("int_identity__nodes").aggregate("max(node_num)").fetchone()[0] or 0
+    kind = "integer" if top < 2**31 - 1 else "bigint"
+    edges = (
+        dbt.ref("int_identity__edges")
+        .filter("src < dst")
+        .project(f"cast(src as {kind}) as src, cast(dst as {kind}) as dst")
+        .fetchnumpy()
+    )
     src, dst = edges["src"], edges["dst"]
     # node numbers are small positive integers (row numbers in int_identity__nodes), so they
     # index the adjacency matrix directly; edges may name identifiers the usable list leaves out
