@@ -28,7 +28,7 @@ def model(dbt, session):
     # the edge list holds both directions of every link; src < dst keeps one (a pair linked
     # from both ends appears twice, which the sparse matrix sums: at most 2, int8 is enough)
     # as 32-bit integers when they fit (scipy indexes with int32: no conversion pass in Python)
-    top = dbt.ref("int_identity__nodes").aggregate("max(node_num)").fetchone()[0] or 0
+    top = dbt.ref("int_identity__nodes").aggregate("max(node_num)").fetchall()[0][0] or 0
     kind = "integer" if top < 2**31 - 1 else "bigint"
     edges = (
         dbt.ref("int_identity__edges")
