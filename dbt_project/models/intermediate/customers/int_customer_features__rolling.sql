@@ -31,6 +31,14 @@
     metric counts all history) -#}
 {%- set event_windows = features | selectattr(0, 'in', event_metrics) | map(attribute=1) | list %}
 {%- set longest_event_window = none if 0 in event_windows else event_windows | max %}
+{%- set longest_active_window = features | selectattr(0, 'equalto', 'active_days') | map(attribute=1) | max %}
+{#- opening balance of each tuple-level feature: its metric over the window before the window
+    start (all history for window 0); active days are counted per customer instead -#}
+{%- set tuple_features = features | rejectattr(0, 'equalto', 'active_days') | list %}
+{%- set opening_sum = {} %}
+{%- for m, w in tuple_features %}
+{%- do opening_sum.update({m ~ w: 'sum(' ~ ('case when activity_date >= ' ~ add_days(-w, window_start()) ~ ' then ' ~ m ~ ' else 0 end' if w else m) ~ ')'}) %}
+{%- endfor %}
 {#- orders and events as subqueries, not CTEs: each use keeps its own filters (a CTE read
     several times would be materialised whole first) -#}
 {%- set orders %}
@@ -60,15 +68,13 @@ customers as (
     join registry on registry.customer_id = sc.customer_id
 ),
 
--- the opening balance (the day before the window), per identifier tuple, then per customer
+-- the opening balance (the day before the window), per identifier tuple, then per customer;
+-- every branch lists the same columns in the same order, its own metrics summed, others 0
 tuple_opening as (
     select
         signature,
-        {%- for m, w in features if m in order_metrics %}
-        sum({% if w %}case when activity_date >= {{ add_days(-w, window_start()) }} then {{ m }} else 0 end{% else %}{{ m }}{% endif %}) as {{ names[m ~ w] }},
-        {%- endfor %}
-        {%- for m, w in features if m in event_metrics %}
-        0 as {{ names[m ~ w] }},
+        {%- for m, w in tuple_features %}
+        {{ opening_sum[m ~ w] if m in order_metrics else 0 }} as {{ names[m ~ w] }},
         {%- endfor %}
         min(case when purchases > 0 then activity_date end) as first_order_date,
         max(case when purchases > 0 then activity_date end) as last_order_date,
@@ -79,11 +85,8 @@ tuple_opening as (
     union all
     select
         signature,
-        {%- for m, w in features if m in order_metrics %}
-        0 as {{ names[m ~ w] }},
-        {%- endfor %}
-        {%- for m, w in features if m in event_metrics %}
-        sum({% if w %}case when activity_date >= {{ add_days(-w, window_start()) }} then {{ m }} else 0 end{% else %}{{ m }}{% endif %}) as {{ names[m ~ w] }},
+        {%- for m, w in tuple_features %}
+        {{ opening_sum[m ~ w] if m in event_metrics else 0 }} as {{ names[m ~ w] }},
         {%- endfor %}
         cast(null as date) as first_order_date,
         cast(null as date) as last_order_date,
@@ -99,10 +102,7 @@ tuple_opening as (
     -- older events only tell the last visit
     select
         signature,
-        {%- for m, w in features if m in order_metrics %}
-        0 as {{ names[m ~ w] }},
-        {%- endfor %}
-        {%- for m, w in features if m in event_metrics %}
+        {%- for m, w in tuple_features %}
         0 as {{ names[m ~ w] }},
         {%- endfor %}
         cast(null as date) as first_order_date,
@@ -125,7 +125,7 @@ active_opening as (
     from ({{ events }}) as events
     join customers on customers.signature = events.signature
     where events.activity_date < {{ window_start() }}
-        and events.activity_date >= {{ add_days(-(features | selectattr(0, 'equalto', 'active_days') | map(attribute=1) | max), window_start()) }}
+        and events.activity_date >= {{ add_days(-longest_active_window, window_start()) }}
         and events.events > 0
     group by customers.customer_id
 ),
