@@ -130,70 +130,53 @@ def export_day(
     day: date,
 ) -> list[Published]:
     with day_slices(conn, day):
-        return _export_day(
-            conn, settings, destinations, salt, in_force, strategy, actions, crm, segments, day
-        )
-
-
-def _export_day(
-    conn: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    destinations: DestinationsConfig,
-    salt: str,
-    in_force: PolicyInForce,
-    strategy: Strategy,
-    actions: list[PlannedAction],
-    crm: CrmConfig,
-    segments: SegmentsConfig,
-    day: date,
-) -> list[Published]:
-    specs = day_lists(in_force.policy, actions, crm, segments, day)
-    counts = _counts(conn, day, specs)
-    threshold_versions = [
-        r[0]
-        for r in conn.execute(
-            "select distinct threshold_version from tier_assignments "
-            "where as_of_date = ? and threshold_version is not null order by 1",
-            [day],
-        ).fetchall()
-    ]
-    out = []
-    for destination in destinations.destinations:
-        target = Target(destination, settings)
-        trusted = destination.trusted
-        human = Pii("clear") if trusted else Pii("masked")
-        system = Pii("clear") if trusted else Pii("hashed", salt)
-        with target.staging(day.isoformat()) as staging:
-            files: list[WrittenFile] = []
-            xlsx_not_written: dict[str, str] = {}
-            for spec in specs:
-                written, skipped = write_list(
-                    conn, spec, staging, human, system, destinations.xlsx_max_rows
-                )
-                files += written
-                if skipped:
-                    xlsx_not_written[f"{spec.path}.xlsx"] = skipped
-            header = {
-                "as_of_date": day.isoformat(),
-                "destination": destination.name,
-                "trusted": trusted,
-                "pii": {
-                    "csv_xlsx": "clear" if trusted else "masked",
-                    "parquet": "clear" if trusted else "sha256(salt || value)",
-                },
-                **in_force.metadata(settings),
-                "configured_policy": in_force.compiled.replaced or in_force.policy.version,
-                "unavailable_features": list(in_force.compiled.unavailable),
-                "threshold_versions": threshold_versions,
-                "strategy_version": strategy.version,
-                "crm_version": crm.version,
-                **counts,
-                "customers": sum(counts["tier_counts"].values()),
-                "xlsx_max_rows": destinations.xlsx_max_rows,
-                "xlsx_not_written": xlsx_not_written,
-            }
-            body = {**header, "files": [asdict(f) for f in sorted(files, key=lambda f: f.path)]}
-            manifest = json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-            path = target.publish(day.isoformat(), staging, manifest.encode("utf-8"))
-        out.append(Published(destination.name, path, files, header))
-    return out
+        specs = day_lists(in_force.policy, actions, crm, segments, day)
+        counts = _counts(conn, day, specs)
+        threshold_versions = [
+            r[0]
+            for r in conn.execute(
+                "select distinct threshold_version from tier_assignments "
+                "where as_of_date = ? and threshold_version is not null order by 1",
+                [day],
+            ).fetchall()
+        ]
+        out = []
+        for destination in destinations.destinations:
+            target = Target(destination, settings)
+            trusted = destination.trusted
+            human = Pii("clear") if trusted else Pii("masked")
+            system = Pii("clear") if trusted else Pii("hashed", salt)
+            with target.staging(day.isoformat()) as staging:
+                files: list[WrittenFile] = []
+                xlsx_not_written: dict[str, str] = {}
+                for spec in specs:
+                    written, skipped = write_list(
+                        conn, spec, staging, human, system, destinations.xlsx_max_rows
+                    )
+                    files += written
+                    if skipped:
+                        xlsx_not_written[f"{spec.path}.xlsx"] = skipped
+                header = {
+                    "as_of_date": day.isoformat(),
+                    "destination": destination.name,
+                    "trusted": trusted,
+                    "pii": {
+                        "csv_xlsx": "clear" if trusted else "masked",
+                        "parquet": "clear" if trusted else "sha256(salt || value)",
+                    },
+                    **in_force.metadata(settings),
+                    "configured_policy": in_force.compiled.replaced or in_force.policy.version,
+                    "unavailable_features": list(in_force.compiled.unavailable),
+                    "threshold_versions": threshold_versions,
+                    "strategy_version": strategy.version,
+                    "crm_version": crm.version,
+                    **counts,
+                    "customers": sum(counts["tier_counts"].values()),
+                    "xlsx_max_rows": destinations.xlsx_max_rows,
+                    "xlsx_not_written": xlsx_not_written,
+                }
+                body = {**header, "files": [asdict(f) for f in sorted(files, key=lambda f: f.path)]}
+                manifest = json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+                path = target.publish(day.isoformat(), staging, manifest.encode("utf-8"))
+            out.append(Published(destination.name, path, files, header))
+        return out
