@@ -86,6 +86,30 @@
   {%- endif %}
 {%- endmacro %}
 
+{#- The order lines of each order's latest delivery before the window end, among the delivery
+    days a latest_wins_plan() reads: the one rule int_orders and int_order_categories share, so
+    an order's header and its categories always come from the same delivery. -#}
+{% macro latest_delivery_lines(plan, columns='*') -%}
+    with lines as (
+        select {{ columns }}
+        from {{ ref('stg_lake__order_lines') }}
+        where file_date < {{ window_end() }}
+        {{- latest_wins_filter(plan) }}
+    ),
+
+    latest_delivery as (
+        select order_key, max(file_date) as file_date
+        from lines
+        group by order_key
+    )
+
+    select lines.*
+    from lines
+    join latest_delivery
+        on latest_delivery.order_key = lines.order_key
+        and latest_delivery.file_date = lines.file_date
+{%- endmacro %}
+
 {#- Pre-hook of a latest-wins model: a rewind (the table holds deliveries on or after the window
     end) rebuilds it, so it is emptied first (delete+insert only replaces the keys it inserts);
     so is a table that lacks one of `required_columns`. -#}

@@ -11,31 +11,19 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ latest_wins_reset() }}",
 ) }}
-with lines as (
-    select order_key, file_date, status, category, line_amount, refund_amount
-    from {{ ref('stg_lake__order_lines') }}
-    where file_date < {{ window_end() }}
-    {{- latest_wins_filter(plan) }}
-),
-
-latest_delivery as (
-    select order_key, max(file_date) as file_date
-    from lines
-    group by order_key
+with current_lines as (
+    {{ latest_delivery_lines(plan, 'order_key, file_date, status, category, line_amount, refund_amount') }}
 ),
 
 final as (
     select
-        lines.order_key,
-        lines.file_date,
-        lines.category,
-        sum(lines.line_amount - lines.refund_amount) as net_amount
-    from lines
-    join latest_delivery
-        on latest_delivery.order_key = lines.order_key
-        and latest_delivery.file_date = lines.file_date
-    where lines.status <> 'cancelled'
-    group by lines.order_key, lines.file_date, lines.category
+        order_key,
+        file_date,
+        category,
+        sum(line_amount - refund_amount) as net_amount
+    from current_lines
+    where status <> 'cancelled'
+    group by order_key, file_date, category
 )
 
 select * from final

@@ -14,24 +14,8 @@
     on_schema_change='append_new_columns',
     pre_hook="{{ latest_wins_reset(required_columns=['signature']) }}",
 ) }}
-with lines as (
-    select * from {{ ref('stg_lake__order_lines') }}
-    where file_date < {{ window_end() }}
-    {{- latest_wins_filter(plan) }}
-),
-
-latest_delivery as (
-    select order_key, max(file_date) as file_date
-    from lines
-    group by order_key
-),
-
-current_lines as (
-    select lines.*
-    from lines
-    join latest_delivery
-        on latest_delivery.order_key = lines.order_key
-        and latest_delivery.file_date = lines.file_date
+with current_lines as (
+    {{ latest_delivery_lines(plan) }}
 ),
 
 orders as (
