@@ -90,22 +90,24 @@
     days a latest_wins_plan() reads: the one rule int_orders and int_order_categories share, so
     an order's header and its categories always come from the same delivery. -#}
 {% macro latest_delivery_lines(plan, columns='*') -%}
-    with lines as (
-        select {{ columns }}
+{%- set days_read -%}
         from {{ ref('stg_lake__order_lines') }}
         where file_date < {{ window_end() }}
         {{- latest_wins_filter(plan) }}
-    ),
-
-    latest_delivery as (
-        select order_key, max(file_date) as file_date
-        from lines
-        group by order_key
-    )
-
+{%- endset %}
+    {#- two subqueries, not one CTE read twice: the CTE would be materialised with every
+        column of every line first (30 s instead of 17 s for 14.5 M lines), while the latest
+        delivery needs only the keys and days -#}
     select lines.*
-    from lines
-    join latest_delivery
+    from (
+        select {{ columns }}
+        {{ days_read }}
+    ) as lines
+    join (
+        select order_key, max(file_date) as file_date
+        {{ days_read }}
+        group by order_key
+    ) as latest_delivery
         on latest_delivery.order_key = lines.order_key
         and latest_delivery.file_date = lines.file_date
 {%- endmacro %}
