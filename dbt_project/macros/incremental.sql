@@ -125,6 +125,18 @@
   {%- endif -%}
 {%- endmacro %}
 
+{#- Pre-hook of a per-day model: delete the days of the run window (a re-run replaces them);
+    a table that lacks one of `required_columns` is emptied, as the model then reads every day. -#}
+{% macro per_day_reset(required_columns=[]) -%}
+  {%- if execute and is_incremental() -%}
+    {%- if _missing_columns(required_columns) -%}
+    delete from {{ this }}
+    {%- else -%}
+    delete from {{ this }} where file_date >= {{ window_start() }} and file_date < {{ window_end() }}
+    {%- endif -%}
+  {%- endif -%}
+{%- endmacro %}
+
 {#- Columns of `required` the table kept from earlier runs lacks (a column added to the model
     since): such a table is rebuilt whole, so the new column is never left empty on old rows. -#}
 {% macro _missing_columns(required) -%}

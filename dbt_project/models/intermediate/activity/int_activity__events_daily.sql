@@ -5,16 +5,24 @@
     that are not here yet (the new day at night; every day on the first build) and re-counts the
     days of its own window (a re-delivered day). Days delivered after a run's window may stay in
     the table: every reader filters on file_date < window end. A year of events (tens of
-    millions of rows) becomes about a fifth as many rows, and nobody re-reads the raw files. -#}
+    millions of rows) becomes about a fifth as many rows, and nobody re-reads the raw files.
+
+    The same pass counts, per feed, the raw identifier values that normalise to nothing
+    (`<type>_unusable`, with the smallest such value as `<type>_unusable_example`), so
+    int_identity__unusable_daily takes the events' share from here instead of normalising every
+    raw event again. -#}
 -- depends_on: {{ ref('stg_lake__events') }}
 {%- set ids = identifier_types() %}
-{%- set new_days = delivery_days_to_load(ref('stg_lake__events')) if execute and is_incremental() else [] %}
+{#- a table kept from before the feed and unusable counts existed is rebuilt once -#}
+{%- set required = ['feed', 'device_id_unusable'] %}
+{%- set rebuild = execute and is_incremental() and _missing_columns(required) %}
+{%- set new_days = delivery_days_to_load(ref('stg_lake__events')) if execute and is_incremental() and not rebuild else [] %}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='file_date',
     on_schema_change='append_new_columns',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where file_date >= {{ window_start() }} and file_date < {{ window_end() }}{% endif %}",
+    pre_hook="{{ per_day_reset(required_columns=['feed', 'device_id_unusable']) }}",
 ) }}
 {%- set counts = [
     ('visits', "event_type = 'visit'"),
@@ -31,6 +39,7 @@
     stg_lake__events); tuples that normalise alike are then added together. -#}
 with raw as (
     select
+        feed,
         {%- for t in ids %}
         id_{{ t }},
         {%- endfor %}
@@ -42,14 +51,18 @@ with raw as (
     from {{ source('lake', 'events') }}
     where feed <> '_none'
         and file_date < {{ window_end() }}
-    {%- if is_incremental() %}
+    {%- if is_incremental() and not rebuild %}
         and {{ file_date_in(new_days) }}
     {%- endif %}
-    group by {% for t in ids %}id_{{ t }}, {% endfor %}file_date, cast(event_ts as date)
+    group by feed, {% for t in ids %}id_{{ t }}, {% endfor %}file_date, cast(event_ts as date)
 ),
 
 normalised as (
     select
+        feed,
+        {%- for t in ids %}
+        id_{{ t }},
+        {%- endfor %}
         {{- normalized_identifiers('id_') }},
         file_date,
         activity_date,
@@ -59,14 +72,20 @@ normalised as (
 
 events as (
     select
+        feed,
         {{ ids | join(', ') }},
         file_date,
         activity_date,
         {%- for name, condition in counts %}
-        cast(sum({{ name }}) as {{ dbt.type_bigint() }}) as {{ name }}{% if not loop.last %},{% endif %}
+        cast(sum({{ name }}) as {{ dbt.type_bigint() }}) as {{ name }},
+        {%- endfor %}
+        {%- for t in ids %}
+        {%- set unusable = 'id_' ~ t ~ ' is not null and ' ~ t ~ ' is null' %}
+        cast(sum(case when {{ unusable }} then events else 0 end) as {{ dbt.type_bigint() }}) as {{ t }}_unusable,
+        min(case when {{ unusable }} then {{ dbt.concat(["'\"'", "trim(id_" ~ t ~ ")", "'\"'"]) }} end) as {{ t }}_unusable_example{% if not loop.last %},{% endif %}
         {%- endfor %}
     from normalised
-    group by {{ ids | join(', ') }}, file_date, activity_date
+    group by feed, {{ ids | join(', ') }}, file_date, activity_date
 )
 
 select

@@ -2,9 +2,14 @@
     11-digit mobile, not an e-mail address), counted per feed, delivery day and identifier type:
     the one pass over raw rows identity_audit needs, kept from night to night (incremental by
     delivery day, macros/incremental.sql). Every feed and day read leaves a row (id_type null
-    when nothing was unusable), so a clean day is not read again. -#}
+    when nothing was unusable), so a clean day is not read again.
+
+    Order lines and members are read from the lake here; the events' share was counted by
+    int_activity__events_daily in its own pass over the raw events (per raw identifier tuple,
+    not per event), so it is summed from there. -#}
 {%- set ids = identifier_types() %}
 {%- set tables = ['order_lines', 'events', 'members'] %}
+{%- set lake_tables = ['order_lines', 'members'] %}
 {%- set days = delivery_days_to_load(lake_deliveries(tables)) if execute and is_incremental() else [] %}
 {{ config(
     materialized='incremental',
@@ -19,9 +24,10 @@
         and {{ file_date_in(days) }}
         {%- endif %}
 {%- endset %}
--- one scan per lake table: per feed and day, how many values of each type are unusable
+-- per feed and day, how many values of each type are unusable: one scan per lake table, and the
+-- events' counts from their daily aggregate
 with per_table as (
-    {%- for table in tables %}
+    {%- for table in lake_tables %}
     select
         feed,
         file_date,
@@ -33,10 +39,18 @@ with per_table as (
     from {{ source('lake', table) }}
     where {{ in_run }}
     group by feed, file_date
-    {%- if not loop.last %}
     union all
-    {%- endif %}
     {%- endfor %}
+    select
+        feed,
+        file_date,
+        {%- for t in ids %}
+        sum({{ t }}_unusable) as {{ t }}_records,
+        min({{ t }}_unusable_example) as {{ t }}_example{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from {{ ref('int_activity__events_daily') }}
+    where {{ in_run }}
+    group by feed, file_date
 ),
 
 by_type as (
