@@ -28,10 +28,10 @@ COMPARED = {
 }
 # per-day aggregates, columns in name order (a rebuilt table keeps its old column order)
 PER_DAY = ("int_activity__events_daily", "int_identity__unusable_daily")
-EVENTS_DAILY_ADDED = ("feed",) + tuple(
-    f"{t}{suffix}"
-    for t in ("phone", "email", "openid", "unionid", "member_id", "buyer_id", "device_id")
-    for suffix in ("_unusable", "_unusable_example")
+IDENTIFIER_TYPES = ("phone", "email", "openid", "unionid", "member_id", "buyer_id", "device_id")
+EVENTS_DAILY_ADDED = (
+    "feed",
+    *(f"{t}{suffix}" for t in IDENTIFIER_TYPES for suffix in ("_unusable", "_unusable_example")),
 )
 
 
