@@ -4,7 +4,7 @@
 same days are processed as a backfill of all but the last day, then a nightly run of the last
 day (which only loads that day into int_orders, the events and unusable-value aggregates), then
 a re-run of an older day (a rewind) and of the last day again. Before the nightly, int_orders
-loses its `signature` column and the events aggregate its feed and unusable-value counts (a
+loses its `signature` column and the events aggregate its feed and unusable raw values (a
 warehouse from an older version): the nightly rebuilds both.
 """
 
@@ -29,10 +29,7 @@ COMPARED = {
 # per-day aggregates, columns in name order (a rebuilt table keeps its old column order)
 PER_DAY = ("int_activity__events_daily", "int_identity__unusable_daily")
 IDENTIFIER_TYPES = ("phone", "email", "openid", "unionid", "member_id", "buyer_id", "device_id")
-EVENTS_DAILY_ADDED = (
-    "feed",
-    *(f"{t}{suffix}" for t in IDENTIFIER_TYPES for suffix in ("_unusable", "_unusable_example")),
-)
+EVENTS_DAILY_ADDED = ("feed", *(f"{t}_unusable" for t in IDENTIFIER_TYPES))
 
 
 def _rows(warehouse, day) -> dict[str, list[tuple]]:

@@ -7,10 +7,11 @@
     the table: every reader filters on file_date < window end. A year of events (tens of
     millions of rows) becomes about a fifth as many rows, and nobody re-reads the raw files.
 
-    The same pass counts, per feed, the raw identifier values that normalise to nothing
-    (`<type>_unusable`, with the smallest such value as `<type>_unusable_example`), so
-    int_identity__unusable_daily takes the events' share from here instead of normalising every
-    raw event again. -#}
+    The same pass keeps, per feed, the raw identifier values that normalise to nothing
+    (`<type>_unusable`: the trimmed raw value, null when the type is absent or usable), as part
+    of the row's key, so int_identity__unusable_daily counts the events' share from here instead
+    of normalising every raw event again. They are rare (junk typed into a field), so they split
+    few rows; as keys they cost the grouping far less than an aggregate per type would. -#}
 -- depends_on: {{ ref('stg_lake__events') }}
 {%- set ids = identifier_types() %}
 {#- a table kept from before the feed and unusable counts existed is rebuilt once -#}
@@ -74,21 +75,34 @@ events as (
     select
         feed,
         {{ ids | join(', ') }},
+        {%- for t in ids %}
+        case when id_{{ t }} is not null and {{ t }} is null then trim(id_{{ t }}) end as {{ t }}_unusable,
+        {%- endfor %}
         file_date,
         activity_date,
         {%- for name, condition in counts %}
-        cast(sum({{ name }}) as {{ dbt.type_bigint() }}) as {{ name }},
-        {%- endfor %}
-        {%- for t in ids %}
-        {%- set unusable = 'id_' ~ t ~ ' is not null and ' ~ t ~ ' is null' %}
-        cast(sum(case when {{ unusable }} then events else 0 end) as {{ dbt.type_bigint() }}) as {{ t }}_unusable,
-        min(case when {{ unusable }} then {{ dbt.concat(["'\"'", "trim(id_" ~ t ~ ")", "'\"'"]) }} end) as {{ t }}_unusable_example{% if not loop.last %},{% endif %}
+        {{ name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from normalised
-    group by feed, {{ ids | join(', ') }}, file_date, activity_date
+),
+
+grouped as (
+    select
+        feed,
+        {{ ids | join(', ') }},
+        {%- for t in ids %}
+        {{ t }}_unusable,
+        {%- endfor %}
+        file_date,
+        activity_date,
+        {%- for name, condition in counts %}
+        cast(sum({{ name }}) as {{ dbt.type_bigint() }}) as {{ name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from events
+    group by feed, {{ ids | join(', ') }}, {% for t in ids %}{{ t }}_unusable, {% endfor %}file_date, activity_date
 )
 
 select
     {{ identity_signature() }} as signature,
-    events.*
-from events
+    grouped.*
+from grouped

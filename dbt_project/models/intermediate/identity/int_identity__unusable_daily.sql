@@ -4,9 +4,9 @@
     delivery day, macros/incremental.sql). Every feed and day read leaves a row (id_type null
     when nothing was unusable), so a clean day is not read again.
 
-    Order lines and members are read from the lake here; the events' share was counted by
-    int_activity__events_daily in its own pass over the raw events (per raw identifier tuple,
-    not per event), so it is summed from there. -#}
+    Order lines and members are read from the lake here. The events' share is summed from
+    int_activity__events_daily, which keeps each unusable raw value (`<type>_unusable`) from its
+    own pass over the raw events, normalised per raw identifier tuple instead of per event. -#}
 {%- set ids = identifier_types() %}
 {%- set tables = ['order_lines', 'events', 'members'] %}
 {%- set lake_tables = ['order_lines', 'members'] %}
@@ -45,8 +45,8 @@ with per_table as (
         feed,
         file_date,
         {%- for t in ids %}
-        sum({{ t }}_unusable) as {{ t }}_records,
-        min({{ t }}_unusable_example) as {{ t }}_example{% if not loop.last %},{% endif %}
+        sum(case when {{ t }}_unusable is not null then events else 0 end) as {{ t }}_records,
+        min({{ dbt.concat(["'\"'", t ~ "_unusable", "'\"'"]) }}) as {{ t }}_example{% if not loop.last %},{% endif %}
         {%- endfor %}
     from {{ ref('int_activity__events_daily') }}
     where {{ in_run }}
