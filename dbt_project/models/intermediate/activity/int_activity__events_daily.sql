@@ -14,7 +14,8 @@
     few rows; as keys they cost the grouping far less than an aggregate per type would. -#}
 -- depends_on: {{ ref('stg_lake__events') }}
 {%- set ids = identifier_types() %}
-{#- a table kept from before the feed and unusable counts existed is rebuilt once -#}
+{#- a table kept from before the feed and unusable-value columns existed is rebuilt once (the
+    list is repeated in the pre-hook, which is rendered on its own) -#}
 {%- set required = ['feed', 'device_id_unusable'] %}
 {%- set rebuild = execute and is_incremental() and _missing_columns(required) %}
 {%- set new_days = delivery_days_to_load(ref('stg_lake__events')) if execute and is_incremental() and not rebuild else [] %}
