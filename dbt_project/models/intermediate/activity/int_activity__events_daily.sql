@@ -72,35 +72,27 @@ normalised as (
     from raw
 ),
 
+-- each unusable raw value beside its normalised identifiers, both part of the row's key
+{%- set keys = ['feed'] + ids %}
+{%- for t in ids %}{% do keys.append(t ~ '_unusable') %}{% endfor %}
+{%- do keys.extend(['file_date', 'activity_date']) %}
 events as (
     select
-        feed,
-        {{ ids | join(', ') }},
+        normalised.*,
         {%- for t in ids %}
-        case when id_{{ t }} is not null and {{ t }} is null then trim(id_{{ t }}) end as {{ t }}_unusable,
-        {%- endfor %}
-        file_date,
-        activity_date,
-        {%- for name, condition in counts %}
-        {{ name }}{% if not loop.last %},{% endif %}
+        case when id_{{ t }} is not null and {{ t }} is null then trim(id_{{ t }}) end as {{ t }}_unusable{% if not loop.last %},{% endif %}
         {%- endfor %}
     from normalised
 ),
 
 grouped as (
     select
-        feed,
-        {{ ids | join(', ') }},
-        {%- for t in ids %}
-        {{ t }}_unusable,
-        {%- endfor %}
-        file_date,
-        activity_date,
+        {{ keys | join(', ') }},
         {%- for name, condition in counts %}
         cast(sum({{ name }}) as {{ dbt.type_bigint() }}) as {{ name }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from events
-    group by feed, {{ ids | join(', ') }}, {% for t in ids %}{{ t }}_unusable, {% endfor %}file_date, activity_date
+    group by {{ keys | join(', ') }}
 )
 
 select
