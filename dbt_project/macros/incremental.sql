@@ -116,23 +116,23 @@
     end) rebuilds it, so it is emptied first (delete+insert only replaces the keys it inserts);
     so is a table that lacks one of `required_columns`. -#}
 {% macro latest_wins_reset(required_columns=[]) -%}
-  {%- if execute and is_incremental() -%}
-    {%- if _missing_columns(required_columns) -%}
-    delete from {{ this }}
-    {%- else -%}
-    delete from {{ this }} where (select max(file_date) from {{ this }}) >= {{ window_end() }}
-    {%- endif -%}
-  {%- endif -%}
+  {{- _reset(required_columns, '(select max(file_date) from ' ~ this ~ ') >= ' ~ window_end()) -}}
 {%- endmacro %}
 
 {#- Pre-hook of a per-day model: delete the days of the run window (a re-run replaces them);
     a table that lacks one of `required_columns` is emptied, as the model then reads every day. -#}
 {% macro per_day_reset(required_columns=[]) -%}
+  {{- _reset(required_columns, 'file_date >= ' ~ window_start() ~ ' and file_date < ' ~ window_end()) -}}
+{%- endmacro %}
+
+{#- The pre-hook both shapes share: delete the rows `where` names, or every row when the table
+    lacks one of `required_columns` (the model then reads everything again). -#}
+{% macro _reset(required_columns, where) -%}
   {%- if execute and is_incremental() -%}
     {%- if _missing_columns(required_columns) -%}
     delete from {{ this }}
     {%- else -%}
-    delete from {{ this }} where file_date >= {{ window_start() }} and file_date < {{ window_end() }}
+    delete from {{ this }} where {{ where }}
     {%- endif -%}
   {%- endif -%}
 {%- endmacro %}
